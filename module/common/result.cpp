@@ -23,6 +23,10 @@ std::string_view errc_name(Errc e) noexcept
     case Errc::token_expired: return "token_expired";
     case Errc::parse_error: return "parse_error";
     case Errc::out_of_range: return "out_of_range";
+    case Errc::not_found: return "not_found";
+    case Errc::conflict: return "conflict";
+    case Errc::unavailable: return "unavailable";
+    case Errc::timeout: return "timeout";
     case Errc::internal: return "internal";
     }
     return "unknown";

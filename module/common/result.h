@@ -31,6 +31,10 @@ enum class Errc {
     token_expired,
     parse_error,        // truncated or malformed binary encoding
     out_of_range,
+    not_found,
+    conflict,           // lost an optimistic-lock race, duplicate key
+    unavailable,        // a backing service (MariaDB, memcached, KMS, chain) is down
+    timeout,
     internal,
 };
 
