@@ -39,7 +39,9 @@ void hmac_sha256(std::span<uint8_t, 32> out, std::span<const uint8_t> key,
                  std::span<const uint8_t> msg) noexcept
 {
     crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key.data(), key.size());
+    // libsodium declares the key pointer nonnull even for a zero-length key.
+    static const uint8_t empty_key = 0;
+    crypto_auth_hmacsha256_init(&st, key.empty() ? &empty_key : key.data(), key.size());
     crypto_auth_hmacsha256_update(&st, msg.data(), msg.size());
     crypto_auth_hmacsha256_final(&st, out.data());
     sodium_memzero(&st, sizeof st);

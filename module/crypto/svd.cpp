@@ -32,8 +32,8 @@ Secret<32> svd_session_key(std::span<const uint8_t, 33> pms_pub33, std::span<con
     return s;
 }
 
-Result<Secret<32>> svd_shared_secret_server(const Secret<32> &pms, const PublicKey &pmc,
-                                            std::span<const uint8_t> m) noexcept
+Result<Secret<32>> svd_shared_secret_server(const Secret<32> &pms, std::span<const uint8_t, 33> pms_pub33,
+                                            const PublicKey &pmc, std::span<const uint8_t> m) noexcept
 {
     if (m.size() != kSvdMessageBytes)
         return Errc::invalid_argument;
@@ -47,12 +47,8 @@ Result<Secret<32>> svd_shared_secret_server(const Secret<32> &pms, const PublicK
     auto x = ecdh_x(*p2s, *v2c);
     if (!x)
         return x.error();
-    auto pms_pub = pubkey_from_seckey(pms);
-    if (!pms_pub)
-        return pms_pub.error();
-    const PubKey33 pms33 = serialize_pubkey(*pms_pub);
     const PubKey33 pmc33 = serialize_pubkey(pmc);
-    return svd_session_key(pms33, pmc33, m, *x);
+    return svd_session_key(pms_pub33, pmc33, m, *x);
 }
 
 Result<Secret<32>> svd_ecdh_x_client(const Secret<32> &pmc_priv, const PublicKey &pms_pub,

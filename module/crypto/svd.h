@@ -26,8 +26,9 @@ Result<PublicKey> svd_v2c(const PublicKey &pmc, const Hash256 &h) noexcept;
 Result<Secret<32>> svd_tweak_secret(const Secret<32> &k, const Hash256 &h) noexcept;
 
 // Server (KMS) side: S from the master secret PMS and the user's PMC.
-Result<Secret<32>> svd_shared_secret_server(const Secret<32> &pms, const PublicKey &pmc,
-                                            std::span<const uint8_t> m) noexcept;
+// pms_pub33 is PMS·G, passed in because the KMS computes it once per key.
+Result<Secret<32>> svd_shared_secret_server(const Secret<32> &pms, std::span<const uint8_t, 33> pms_pub33,
+                                            const PublicKey &pmc, std::span<const uint8_t> m) noexcept;
 // Client side of the same ECDH: x from pmcPriv and PMSpub (for tests and tools).
 Result<Secret<32>> svd_ecdh_x_client(const Secret<32> &pmc_priv, const PublicKey &pms_pub,
                                      const Hash256 &h) noexcept;

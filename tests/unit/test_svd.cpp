@@ -59,7 +59,7 @@ static void known_answers(void **)
     assert_true(x_client.ok());
     assert_string_equal(hex_encode(x_client->span()).c_str(), kX);
 
-    auto s = svd_shared_secret_server(pms, *pmc, m);
+    auto s = svd_shared_secret_server(pms, serialize_pubkey(*pms_pub), *pmc, m);
     assert_true(s.ok());
     assert_string_equal(hex_encode(s->span()).c_str(), kS);
 
@@ -109,7 +109,7 @@ static void ecdh_sides_agree_for_random_keys(void **)
         auto pa = pubkey_from_seckey(a);
         auto pb = pubkey_from_seckey(b);
         assert_true(pa.ok() && pb.ok());
-        auto server = svd_shared_secret_server(b, *pa, m);
+        auto server = svd_shared_secret_server(b, serialize_pubkey(*pb), *pa, m);
         assert_true(server.ok());
         auto x = svd_ecdh_x_client(a, *pb, sha256(m));
         assert_true(x.ok());
@@ -123,10 +123,13 @@ static void invalid_arguments(void **)
     Secret<32> pms = secret(kPms);
     auto pmc = parse_pubkey(test::unhex(kPmc));
     assert_true(pmc.ok());
+    auto pms_pub = pubkey_from_seckey(pms);
+    assert_true(pms_pub.ok());
+    const PubKey33 pms33 = serialize_pubkey(*pms_pub);
     Bytes short_m = test::unhex("00");
-    assert_int_equal(static_cast<int>(svd_shared_secret_server(pms, *pmc, short_m).error()),
+    assert_int_equal(static_cast<int>(svd_shared_secret_server(pms, pms33, *pmc, short_m).error()),
                      static_cast<int>(Errc::invalid_argument));
-    assert_false(svd_shared_secret_server(pms, *pmc, Bytes()).ok());
+    assert_false(svd_shared_secret_server(pms, pms33, *pmc, Bytes()).ok());
     // h ≥ n is not a valid tweak.
     Hash256 too_big;
     too_big.fill(0xff);
