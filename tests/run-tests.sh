@@ -7,7 +7,7 @@ set -u
 status=0
 for dir in "$@"; do
     echo "== meson test in $dir"
-    if ! meson test -C "$dir" --print-errorlogs --num-processes 2; then
+    if ! meson test -C "$dir" --print-errorlogs --verbose; then
         status=1
     fi
 done

@@ -32,6 +32,21 @@ Secret<32> svd_session_key(std::span<const uint8_t, 33> pms_pub33, std::span<con
     return s;
 }
 
+Result<Secret<32>> svd_shared_secret_with_v2c(const Secret<32> &pms, std::span<const uint8_t, 33> pms_pub33,
+                                              std::span<const uint8_t, 33> pmc33, const PublicKey &v2c,
+                                              const Hash256 &h, std::span<const uint8_t> m) noexcept
+{
+    if (m.size() != kSvdMessageBytes)
+        return Errc::invalid_argument;
+    auto p2s = svd_tweak_secret(pms, h);
+    if (!p2s)
+        return p2s.error();
+    auto x = ecdh_x(*p2s, v2c);
+    if (!x)
+        return x.error();
+    return svd_session_key(pms_pub33, pmc33, m, *x);
+}
+
 Result<Secret<32>> svd_shared_secret_server(const Secret<32> &pms, std::span<const uint8_t, 33> pms_pub33,
                                             const PublicKey &pmc, std::span<const uint8_t> m) noexcept
 {
@@ -41,14 +56,7 @@ Result<Secret<32>> svd_shared_secret_server(const Secret<32> &pms, std::span<con
     auto v2c = svd_v2c(pmc, h);
     if (!v2c)
         return v2c.error();
-    auto p2s = svd_tweak_secret(pms, h);
-    if (!p2s)
-        return p2s.error();
-    auto x = ecdh_x(*p2s, *v2c);
-    if (!x)
-        return x.error();
-    const PubKey33 pmc33 = serialize_pubkey(pmc);
-    return svd_session_key(pms_pub33, pmc33, m, *x);
+    return svd_shared_secret_with_v2c(pms, pms_pub33, serialize_pubkey(pmc), *v2c, h, m);
 }
 
 Result<Secret<32>> svd_ecdh_x_client(const Secret<32> &pmc_priv, const PublicKey &pms_pub,

@@ -29,6 +29,10 @@ Result<Secret<32>> svd_tweak_secret(const Secret<32> &k, const Hash256 &h) noexc
 // pms_pub33 is PMS·G, passed in because the KMS computes it once per key.
 Result<Secret<32>> svd_shared_secret_server(const Secret<32> &pms, std::span<const uint8_t, 33> pms_pub33,
                                             const PublicKey &pmc, std::span<const uint8_t> m) noexcept;
+// The same when the caller already holds V2C and h (saves one point multiplication).
+Result<Secret<32>> svd_shared_secret_with_v2c(const Secret<32> &pms, std::span<const uint8_t, 33> pms_pub33,
+                                              std::span<const uint8_t, 33> pmc33, const PublicKey &v2c,
+                                              const Hash256 &h, std::span<const uint8_t> m) noexcept;
 // Client side of the same ECDH: x from pmcPriv and PMSpub (for tests and tools).
 Result<Secret<32>> svd_ecdh_x_client(const Secret<32> &pmc_priv, const PublicKey &pms_pub,
                                      const Hash256 &h) noexcept;

@@ -107,7 +107,7 @@ int main()
         auto v2c = svd_v2c(*pmc_key, hm);
         if (!v2c || !ecdsa_verify_der(*sig_bytes, hm, *v2c))
             return false;
-        auto s = svd_shared_secret_server(pms, pms33, *pmc_key, *m_bytes);
+        auto s = svd_shared_secret_with_v2c(pms, pms33, serialize_pubkey(*pmc_key), *v2c, hm, *m_bytes);
         if (!s)
             return false;
         const Hash256 proof = svd_proof("bench-user", hm, *s);

@@ -63,6 +63,10 @@ static void known_answers(void **)
     assert_true(s.ok());
     assert_string_equal(hex_encode(s->span()).c_str(), kS);
 
+    auto s2 = svd_shared_secret_with_v2c(pms, serialize_pubkey(*pms_pub), serialize_pubkey(*pmc), *v2c, h, m);
+    assert_true(s2.ok());
+    assert_memory_equal(s2->data(), s->data(), 32);
+
     // The client reaches the same S from its side of the ECDH.
     Secret<32> s_client = svd_session_key(serialize_pubkey(*pms_pub), serialize_pubkey(*pmc), m, *x_client);
     assert_memory_equal(s_client.data(), s->data(), 32);
