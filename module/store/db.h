@@ -70,7 +70,9 @@ public:
     Db &operator=(const Db &) = delete;
     ~Db();
 
-    // Prepared statement; returns affected rows. Duplicate key and deadlock
+    // Prepared statement; returns affected rows, counted as rows MATCHED by
+    // the WHERE clause (CLIENT_FOUND_ROWS), so a guarded UPDATE that happens
+    // to write identical values still reports 1. Duplicate key and deadlock
     // -> Errc::conflict; lock-wait / statement timeout -> Errc::timeout;
     // wrong parameter count -> Errc::invalid_argument.
     Result<uint64_t> execute(std::string_view sql, std::initializer_list<Param> params = {});
@@ -104,7 +106,7 @@ private:
     static Result<MysqlPtr> open(const DbConfig &cfg, unsigned *error_number);
     Result<void> ensure_connected();
     void drop_connection() noexcept;
-    Errc fail(unsigned err);  // records err, classifies it, marks the connection lost
+    Errc on_error(unsigned err);  // records err, classifies it, marks the connection lost
     Result<st_mysql_stmt *> prepare(std::string_view sql);
     Result<st_mysql_stmt *> run(std::string_view sql, std::initializer_list<Param> params);
     Result<void> simple(std::string_view sql);

@@ -1,0 +1,239 @@
+# SPDX-License-Identifier: MIT
+"""Smoke test of scripts/stack.py: the pieces that exist today (MariaDB,
+memcached, nginx with a static location, a generic process) start on private
+loopback ports, answer, and leave no process behind once stopped."""
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+import stack  # noqa: E402
+
+# A stand-in for our future daemons: listens on the port it is given.
+TINY_SERVER = r'''
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print("listening", flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"hi\n")
+    c.close()
+'''
+
+
+def memcached_version(addr):
+    host, port = addr.rsplit(':', 1)
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b'version\r\n')
+        return s.recv(100).decode()
+
+
+def http_get(url):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the dev certificate is self-signed
+    try:
+        with urllib.request.urlopen(url, timeout=10, context=ctx) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def listening_addresses(port):
+    """Local addresses of LISTEN sockets on `port`, from /proc/net/tcp{,6}."""
+    found = []
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for row in rows:
+            cols = row.split()
+            addr, p = cols[1].split(':')
+            if cols[3] == '0A' and int(p, 16) == port:
+                found.append(addr)
+    return found
+
+
+def processes_mentioning(text):
+    """PIDs whose command line contains `text` (any owner)."""
+    out = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                cmd = f.read().replace(b'\0', b' ').decode(errors='replace')
+        except OSError:
+            continue
+        if text in cmd:
+            out.append(int(entry))
+    return out
+
+
+def our_children():
+    """PIDs (zombies included) whose parent is this test process."""
+    me = os.getpid()
+    out = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(')', 1)[1].split()[1])
+        if ppid == me:
+            out.append(int(entry))
+    return out
+
+
+def gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+class StackSmoke(unittest.TestCase):
+    def test_services_start_answer_and_stop(self):
+        with tempfile.TemporaryDirectory(prefix='ppstack-') as base:
+            st = stack.Stack(base, os.path.join(ROOT, 'build'), ROOT)
+            pids = {}
+            try:
+                db = st.start_mariadb()
+                self.assertEqual(set(db), {'DB_HOST', 'DB_PORT', 'DB_SOCKET', 'DB_USER',
+                                           'DB_PASSWORD', 'DB_NAME'})
+                self.assertEqual((db['DB_HOST'], db['DB_USER'], db['DB_NAME']),
+                                 ('127.0.0.1', 'patchproof', 'patchproof'))
+                self.assertTrue(db['DB_SOCKET'].startswith(base))
+                for via in (['--socket=' + db['DB_SOCKET']],
+                            ['--protocol=tcp', '-h', db['DB_HOST'], '-P', db['DB_PORT']]):
+                    r = subprocess.run(
+                        ['mariadb', '--no-defaults', *via, '-u', db['DB_USER'],
+                         '-p' + db['DB_PASSWORD'], db['DB_NAME'], '-N', '-B',
+                         '-e', 'select 1'],
+                        capture_output=True, text=True, timeout=30)
+                    self.assertEqual((r.returncode, r.stdout.strip()), (0, '1'), r.stderr)
+                # the password file is private
+                self.assertEqual(os.stat(os.path.join(base, 'db_password')).st_mode & 0o777, 0o600)
+
+                mc1 = st.start_memcached('mc1')
+                mc2 = st.start_memcached('mc2')
+                self.assertNotEqual(mc1, mc2)
+                self.assertEqual(st.memcached_servers(), f'{mc1},{mc2}')
+                for addr in (mc1, mc2):
+                    self.assertTrue(memcached_version(addr).startswith('VERSION '))
+
+                # fault-test controls: stop one instance, then bring it back on the same port
+                st.stop('mc2')
+                with self.assertRaises(OSError):
+                    memcached_version(mc2)
+                self.assertTrue(memcached_version(mc1).startswith('VERSION '))
+                st.restart('mc2')
+                self.assertTrue(memcached_version(mc2).startswith('VERSION '))
+
+                base_url = st.start_nginx(https=True)
+                self.assertEqual(http_get(base_url + '/__static_ping'), (200, 'ok'))
+                self.assertEqual(http_get(st.https_url + '/__static_ping'), (200, 'ok'))
+                # no FastCGI app yet: nginx answers in the JSON error shape
+                status, body = http_get(base_url + '/health')
+                self.assertEqual(status, 502)
+                self.assertIn('"status":502', body)
+
+                # generic process control, as used later for our own daemons
+                port = st.port('tiny')
+                st.start_process('tiny', [sys.executable, '-c', TINY_SERVER, str(port)],
+                                 wait_for=port)
+                first = st.pid('tiny')
+                st.kill('tiny', signal.SIGKILL)
+                self.assertFalse(st.is_running('tiny'))
+                st.restart('tiny')
+                self.assertNotEqual(st.pid('tiny'), first)
+                with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
+                    self.assertEqual(s.recv(10), b'hi\n')
+                self.assertIn('listening', st.logs('tiny'))
+
+                # everything listens on loopback only, in our process group
+                for name in ('mariadb', 'mc1', 'mc2', 'nginx', 'nginx_https', 'tiny'):
+                    addrs = listening_addresses(st.ports[name])
+                    self.assertTrue(addrs, name)
+                    self.assertEqual(set(addrs), {'0100007F'}, name)
+                for name in st.names():
+                    pids[name] = st.pid(name)
+                    self.assertEqual(os.getpgid(pids[name]), os.getpgrp(), name)
+                for name in ('mariadb', 'mc1', 'nginx'):
+                    self.assertTrue(os.path.getsize(st.log_path(name)) > 0, name)
+            finally:
+                st.stop_all()
+
+            for name, pid in pids.items():
+                self.assertTrue(gone(pid), f'{name} ({pid}) still exists')
+            self.assertEqual(our_children(), [])
+            self.assertEqual(processes_mentioning(base), [])
+            st.stop_all()  # idempotent
+
+    def test_cli_run_writes_env_and_stops_on_sigterm(self):
+        with tempfile.TemporaryDirectory(prefix='ppstack-cli-') as base:
+            var = os.path.join(base, 'var')
+            proc = subprocess.Popen(
+                [sys.executable, os.path.join(ROOT, 'scripts', 'stack.py'), 'run',
+                 '--var', var, '--build', os.path.join(base, 'no-build'), '--source', ROOT],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                env_file = os.path.join(var, 'dev.env')
+                deadline = time.monotonic() + 120
+                while not os.path.exists(env_file):
+                    self.assertIsNone(proc.poll(), 'stack.py run exited early')
+                    self.assertLess(time.monotonic(), deadline, 'no dev.env')
+                    time.sleep(0.2)
+                time.sleep(0.2)  # let it finish printing
+                env = stack.load_env_file(env_file)
+                for key in ('BASE_URL', 'API_KEY', 'JWT_SECRET', 'CHAIN_NETWORK', 'DB_HOST',
+                            'DB_PORT', 'DB_SOCKET', 'DB_USER', 'DB_PASSWORD', 'DB_NAME',
+                            'MEMCACHED_SERVERS'):
+                    self.assertIn(key, env)
+                self.assertEqual(env['CHAIN_NETWORK'], 'test')
+                self.assertEqual(len(bytes.fromhex(env['JWT_SECRET'])), 48)
+                sec_path = os.path.join(var, 'secrets.env')
+                self.assertEqual(os.stat(sec_path).st_mode & 0o777, 0o600)
+                secrets = stack.load_env_file(sec_path)
+                for key in ('API_KEY', 'JWT_SECRET', 'KMS_API_KEY', 'KMS_MASTER_KEY'):
+                    self.assertTrue(secrets[key], key)
+                self.assertEqual(secrets['JWT_SECRET'], env['JWT_SECRET'])
+                # the env file is shell-sourceable
+                r = subprocess.run(['sh', '-c', f'. "{env_file}" && echo "$DB_PORT"'],
+                                   capture_output=True, text=True)
+                self.assertEqual(r.stdout.strip(), env['DB_PORT'])
+                self.assertTrue(memcached_version(env['MEMCACHED_SERVERS']).startswith('VERSION'))
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                out, _ = proc.communicate(timeout=60)
+            self.assertEqual(proc.returncode, 0, out)
+            self.assertIn('not built yet: patchproof-fcgi', out)
+            self.assertIn('not built yet: patchproof-kms', out)
+            self.assertEqual(processes_mentioning(var), [])
+            # a second generation keeps the secrets
+            again = stack.ensure_secrets(var)
+            self.assertEqual(again, secrets)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,768 @@
+// SPDX-License-Identifier: MIT
+// Store integration test against a REAL private mariadbd and memcached that
+// this program starts in a temp dir (unix sockets only, no TCP ports), then
+// kills and removes again: prepared statements with every Param type,
+// duplicate keys, version guards, multi-MB values, killed connections,
+// transactions, migrations, memcached semantics, and outages of both servers
+// with transparent reconnects.
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vectors.h"  // cmocka includes
+
+#include "store/cache.h"
+#include "store/db.h"
+#include "store/migrate.h"
+
+using namespace pp;
+using namespace pp::store;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TestEnv {
+    std::string dir;
+    std::string db_sock, mc_sock;
+    std::string source_root = ".";
+    pid_t mariadbd = -1;
+    pid_t memcached = -1;
+    DbConfig root, app;
+};
+
+TestEnv g_env;
+
+#define assert_errc(result, expected) \
+    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
+
+bool running_as_root() { return geteuid() == 0; }
+
+std::string program(const char *name)
+{
+    for (const char *d : {"/usr/sbin/", "/usr/bin/", "/usr/local/sbin/", "/usr/local/bin/"}) {
+        std::string p = std::string(d) + name;
+        if (access(p.c_str(), X_OK) == 0) return p;
+    }
+    return name;  // let execvp search PATH
+}
+
+// fork/exec with stdout to /dev/null and stderr to err_file (or /dev/null).
+pid_t spawn(const std::vector<std::string> &argv, const std::string &err_file = "")
+{
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    // Child: die with the test even if it is SIGKILLed, so no server outlives it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int devnull = open("/dev/null", O_RDWR);
+    int err = err_file.empty() ? devnull : open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(err >= 0 ? err : devnull, 2);
+    std::vector<char *> args;
+    for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+}
+
+int run_and_wait(const std::vector<std::string> &argv, const std::string &err_file)
+{
+    pid_t pid = spawn(argv, err_file);
+    if (pid < 0) return -1;
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool exited(pid_t pid)
+{
+    int status = 0;
+    return waitpid(pid, &status, WNOHANG) == pid;
+}
+
+// SIGTERM, wait up to timeout, then SIGKILL.
+void stop(pid_t *pid, int timeout_sec)
+{
+    if (*pid <= 0) return;
+    kill(*pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_sec);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (exited(*pid)) {
+            *pid = -1;
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(*pid, SIGKILL);
+    waitpid(*pid, nullptr, 0);
+    *pid = -1;
+}
+
+// Last resort if a test crashes out of cmocka: no server may be left running.
+void kill_children_at_exit()
+{
+    for (pid_t *p : {&g_env.mariadbd, &g_env.memcached}) {
+        if (*p > 0) {
+            kill(*p, SIGKILL);
+            waitpid(*p, nullptr, 0);
+            *p = -1;
+        }
+    }
+    if (!g_env.dir.empty()) {
+        std::error_code ec;
+        fs::remove_all(g_env.dir, ec);
+        g_env.dir.clear();
+    }
+}
+
+bool start_mariadbd()
+{
+    std::vector<std::string> argv = {
+        program("mariadbd"), "--no-defaults", "--datadir=" + g_env.dir + "/db",
+        "--socket=" + g_env.db_sock, "--skip-networking", "--pid-file=" + g_env.dir + "/mysql.pid",
+        "--log-error=" + g_env.dir + "/mysql.err", "--innodb-buffer-pool-size=32M"};
+    if (running_as_root()) argv.push_back("--user=root");
+    g_env.mariadbd = spawn(argv);
+    if (g_env.mariadbd < 0) return false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (exited(g_env.mariadbd)) {
+            g_env.mariadbd = -1;
+            print_error("mariadbd exited early; see %s/mysql.err\n", g_env.dir.c_str());
+            return false;
+        }
+        auto db = Db::connect(g_env.root);
+        if (db) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    print_error("mariadbd did not accept connections within 30 s\n");
+    return false;
+}
+
+bool start_memcached()
+{
+    std::vector<std::string> argv = {program("memcached"), "-s", g_env.mc_sock, "-a", "0700", "-m", "16"};
+    if (running_as_root()) {
+        argv.push_back("-u");
+        argv.push_back("root");
+    }
+    g_env.memcached = spawn(argv, g_env.dir + "/mc.err");
+    if (g_env.memcached < 0) return false;
+    auto cache = Cache::connect(g_env.mc_sock);
+    if (!cache) return false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (exited(g_env.memcached)) {
+            g_env.memcached = -1;
+            return false;
+        }
+        if (cache->ping()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+int group_setup(void **)
+{
+    if (const char *root = std::getenv("PP_SOURCE_ROOT"); root && *root) g_env.source_root = root;
+    char tmpl[] = "/tmp/pp-store-XXXXXX";
+    if (!mkdtemp(tmpl)) return -1;
+    g_env.dir = tmpl;
+    std::atexit(kill_children_at_exit);
+    g_env.db_sock = g_env.dir + "/mysql.sock";
+    g_env.mc_sock = g_env.dir + "/mc.sock";
+
+    if (!db_library_init()) return -1;
+
+    const passwd *pw = getpwuid(geteuid());
+    std::string user = pw ? pw->pw_name : "root";
+    int rc = run_and_wait({program("mariadb-install-db"), "--no-defaults", "--auth-root-authentication-method=normal",
+                           "--datadir=" + g_env.dir + "/db", "--user=" + user},
+                          g_env.dir + "/install.err");
+    if (rc != 0) {
+        print_error("mariadb-install-db failed (%d); see %s/install.err\n", rc, g_env.dir.c_str());
+        return -1;
+    }
+
+    // With --auth-root-authentication-method=normal root@localhost has an
+    // empty password; over the socket that works for any OS user.
+    g_env.root.unix_socket = g_env.db_sock;
+    g_env.root.user = "root";
+    if (!start_mariadbd()) return -1;
+
+    auto root = Db::connect(g_env.root);
+    if (!root) return -1;
+    auto created = root->exec_script(
+        "CREATE DATABASE pp_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+        "CREATE DATABASE pp_mig CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+        "CREATE DATABASE pp_mig2 CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+        "CREATE USER 'pp'@'localhost' IDENTIFIED BY 'test-only-password';"
+        "GRANT ALL PRIVILEGES ON pp_test.* TO 'pp'@'localhost';"
+        "GRANT ALL PRIVILEGES ON pp_mig.* TO 'pp'@'localhost';"
+        "GRANT ALL PRIVILEGES ON pp_mig2.* TO 'pp'@'localhost';");
+    if (!created) {
+        print_error("creating databases failed: mysql error %u\n", root->last_error_number());
+        return -1;
+    }
+    g_env.app.unix_socket = g_env.db_sock;
+    g_env.app.user = "pp";
+    g_env.app.password = "test-only-password";
+    g_env.app.database = "pp_test";
+
+    if (!start_memcached()) {
+        print_error("memcached did not start; see %s/mc.err\n", g_env.dir.c_str());
+        return -1;
+    }
+    print_message("private mariadbd and memcached running under %s\n", g_env.dir.c_str());
+    return 0;
+}
+
+int group_teardown(void **)
+{
+    stop(&g_env.memcached, 10);
+    stop(&g_env.mariadbd, 60);
+    db_library_end();
+    kill_children_at_exit();  // removes the temp dir
+    return 0;
+}
+
+Db connect_app(const char *database = "pp_test")
+{
+    DbConfig cfg = g_env.app;
+    cfg.database = database;
+    unsigned err = 0;
+    auto db = Db::connect(cfg, &err);
+    if (!db) fail_msg("connect as pp to %s failed: %s (mysql error %u)", database,
+                      std::string(errc_name(db.error())).c_str(), err);
+    return std::move(*db);
+}
+
+void create_items(Db &db)
+{
+    auto r = db.exec_script(
+        "DROP TABLE IF EXISTS items;"
+        "CREATE TABLE items ("
+        " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+        " name VARCHAR(64) NOT NULL UNIQUE,"
+        " n BIGINT NULL,"
+        " note TEXT NULL,"
+        " body MEDIUMTEXT NULL,"
+        " raw LONGBLOB NULL,"
+        " version INT UNSIGNED NOT NULL DEFAULT 0"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;");
+    assert_true(r.ok());
+}
+
+// ---- MariaDB -----------------------------------------------------------
+
+void db_connect_errors(void **)
+{
+    DbConfig bad = g_env.app;
+    bad.password = "wrong";
+    unsigned err = 0;
+    auto r = Db::connect(bad, &err);
+    assert_false(r.ok());
+    assert_errc(r, Errc::invalid_argument);
+    assert_int_equal(err, 1045);  // ER_ACCESS_DENIED_ERROR
+
+    DbConfig nowhere = g_env.app;
+    nowhere.unix_socket = g_env.dir + "/no-such.sock";
+    auto r2 = Db::connect(nowhere, &err);
+    assert_errc(r2, Errc::unavailable);
+
+    DbConfig tcp_closed;  // TCP to a port nothing listens on
+    tcp_closed.port = 1;
+    tcp_closed.user = "pp";
+    auto r3 = Db::connect(tcp_closed);
+    assert_errc(r3, Errc::unavailable);
+    print_message("connect: wrong password -> invalid_argument (1045); missing socket, closed port -> unavailable\n");
+}
+
+void db_round_trip(void **)
+{
+    Db db = connect_app();
+    create_items(db);
+
+    const std::string with_nul("a\0b", 3);
+    const std::string utf8 = "caf\xc3\xa9 \xf0\x9f\x98\x80";  // café + 4-byte emoji (needs utf8mb4)
+    auto ins = db.execute("INSERT INTO items (name, n, note) VALUES (?, ?, ?)",
+                          {std::string_view("min"), int64_t{INT64_MIN}, std::string_view(with_nul)});
+    assert_true(ins.ok());
+    assert_int_equal(*ins, 1);
+    auto id1 = db.last_insert_id();
+    assert_true(id1.ok());
+    assert_true(*id1 > 0);
+
+    ins = db.execute("INSERT INTO items (name, n, note) VALUES (?, ?, ?)",
+                     {std::string_view("max"), int64_t{INT64_MAX}, std::string_view(utf8)});
+    assert_true(ins.ok());
+    ins = db.execute("INSERT INTO items (name, n, note) VALUES (?, ?, ?)",
+                     {std::string_view("nulls"), nullptr, nullptr});
+    assert_true(ins.ok());
+    ins = db.execute("INSERT INTO items (name, n, note) VALUES (?, ?, ?)",
+                     {std::string_view("empty"), int64_t{0}, std::string_view("")});
+    assert_true(ins.ok());
+
+    auto rows = db.query("SELECT name, n, note, version FROM items WHERE id >= ? ORDER BY id", {int64_t(*id1)});
+    assert_true(rows.ok());
+    assert_int_equal(rows->size(), 4);
+    const auto &r = *rows;
+    assert_string_equal(r[0][0]->c_str(), "min");
+    assert_string_equal(r[0][1]->c_str(), "-9223372036854775808");
+    assert_true(*r[0][2] == with_nul);
+    assert_string_equal(r[0][3]->c_str(), "0");
+    assert_string_equal(r[1][1]->c_str(), "9223372036854775807");
+    assert_true(*r[1][2] == utf8);
+    assert_false(r[2][1].has_value());  // NULL -> nullopt
+    assert_false(r[2][2].has_value());
+    assert_true(r[3][2].has_value());   // '' is not NULL
+    assert_true(r[3][2]->empty());
+
+    // A string parameter compared with a string column, no rows -> empty.
+    auto none = db.query("SELECT id FROM items WHERE name = ?", {std::string_view("absent")});
+    assert_true(none.ok());
+    assert_true(none->empty());
+
+    // Wrong parameter count is a contract error, not a server round trip.
+    auto bad = db.query("SELECT id FROM items WHERE name = ?", {});
+    assert_errc(bad, Errc::invalid_argument);
+    auto bad2 = db.execute("DELETE FROM items WHERE id = ?", {int64_t{1}, int64_t{2}});
+    assert_errc(bad2, Errc::invalid_argument);
+
+    // A non-id statement reports no insert id.
+    auto upd = db.execute("UPDATE items SET n = n WHERE name = ?", {std::string_view("max")});
+    assert_true(upd.ok());
+    assert_int_equal(*upd, 1);  // CLIENT_FOUND_ROWS: matched, even though unchanged
+    assert_errc(db.last_insert_id(), Errc::not_found);
+
+    // SQL errors surface as internal with an errno, and the handle stays usable.
+    auto syntax = db.query("SELEC 1");
+    assert_errc(syntax, Errc::internal);
+    assert_int_equal(db.last_error_number(), 1064);
+    auto one = db.query("SELECT 1, NULL, 'x'");
+    assert_true(one.ok());
+    assert_string_equal((*one)[0][0]->c_str(), "1");
+    assert_false((*one)[0][1].has_value());
+    print_message("db: INSERT/SELECT with null, int64 min/max, strings with NUL and 4-byte UTF-8, '' vs NULL, "
+                  "insert id, param-count mismatch, found-rows, syntax error\n");
+}
+
+void db_duplicate_conflict(void **)
+{
+    Db db = connect_app();
+    auto first = db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("dup")});
+    assert_true(first.ok());
+    auto again = db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("dup")});
+    assert_errc(again, Errc::conflict);
+    assert_int_equal(db.last_error_number(), 1062);
+    // The cached statement still works after the conflict.
+    auto other = db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("dup2")});
+    assert_true(other.ok());
+    print_message("db: duplicate key -> conflict (1062), statement reusable\n");
+}
+
+void db_version_guard(void **)
+{
+    Db db = connect_app();
+    auto ins = db.execute("INSERT INTO items (name, n) VALUES (?, ?)", {std::string_view("guarded"), int64_t{5}});
+    assert_true(ins.ok());
+    auto id = db.last_insert_id();
+    assert_true(id.ok());
+    const char *guarded = "UPDATE items SET n = ?, version = version + 1 WHERE id = ? AND version = ?";
+    auto won = db.execute(guarded, {int64_t{6}, int64_t(*id), int64_t{0}});
+    assert_true(won.ok());
+    assert_int_equal(*won, 1);
+    auto stale = db.execute(guarded, {int64_t{7}, int64_t(*id), int64_t{0}});
+    assert_true(stale.ok());
+    assert_int_equal(*stale, 0);
+    auto rows = db.query("SELECT n, version FROM items WHERE id = ?", {int64_t(*id)});
+    assert_true(rows.ok());
+    assert_string_equal((*rows)[0][0]->c_str(), "6");
+    assert_string_equal((*rows)[0][1]->c_str(), "1");
+    print_message("db: version-guarded UPDATE affects 1 row, then 0 on the stale version\n");
+}
+
+void db_large_values(void **)
+{
+    Db db = connect_app();
+    std::string text(3 * 1024 * 1024 + 17, '\0');
+    for (size_t i = 0; i < text.size(); ++i) text[i] = char('a' + (i * 7) % 26);
+    std::string blob(2 * 1024 * 1024, '\0');
+    for (size_t i = 0; i < blob.size(); ++i) blob[i] = char(i & 0xff);  // every byte value, NULs included
+    auto ins = db.execute("INSERT INTO items (name, body, raw) VALUES (?, ?, ?)",
+                          {std::string_view("big"), std::string_view(text), std::string_view(blob)});
+    assert_true(ins.ok());
+    auto rows = db.query("SELECT body, raw, name FROM items WHERE name = ?", {std::string_view("big")});
+    assert_true(rows.ok());
+    assert_int_equal(rows->size(), 1);
+    assert_int_equal((*rows)[0][0]->size(), text.size());
+    assert_true(*(*rows)[0][0] == text);
+    assert_true(*(*rows)[0][1] == blob);
+    assert_string_equal((*rows)[0][2]->c_str(), "big");
+    print_message("db: 3 MB MEDIUMTEXT and 2 MB binary LONGBLOB round trip byte for byte\n");
+}
+
+void db_transactions(void **)
+{
+    Db db = connect_app();
+    assert_true(db.begin().ok());
+    assert_true(db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("rolled")}).ok());
+    assert_true(db.rollback().ok());
+    auto gone = db.query("SELECT id FROM items WHERE name = ?", {std::string_view("rolled")});
+    assert_true(gone.ok());
+    assert_true(gone->empty());
+
+    assert_true(db.begin().ok());
+    assert_true(db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("kept")}).ok());
+    assert_true(db.commit().ok());
+    auto kept = db.query("SELECT id FROM items WHERE name = ?", {std::string_view("kept")});
+    assert_true(kept.ok());
+    assert_int_equal(kept->size(), 1);
+    print_message("db: rollback discards, commit keeps\n");
+}
+
+int64_t connection_id(Db &db)
+{
+    auto r = db.query("SELECT CONNECTION_ID()");
+    assert_true(r.ok());
+    return std::strtoll((*r)[0][0]->c_str(), nullptr, 10);
+}
+
+void kill_connection(int64_t id)
+{
+    auto root = Db::connect(g_env.root);
+    assert_true(root.ok());
+    // KILL takes no placeholders; the id is our own integer.
+    assert_true(root->exec_script("KILL CONNECTION " + std::to_string(id)).ok());
+}
+
+void db_killed_connection(void **)
+{
+    Db db = connect_app();
+    int64_t before = connection_id(db);
+    kill_connection(before);
+    auto lost = db.query("SELECT name FROM items WHERE name = ?", {std::string_view("kept")});
+    assert_errc(lost, Errc::unavailable);
+    // Next call reconnects transparently with a fresh statement cache.
+    auto again = db.query("SELECT name FROM items WHERE name = ?", {std::string_view("kept")});
+    assert_true(again.ok());
+    assert_int_equal(again->size(), 1);
+    assert_true(connection_id(db) != before);
+
+    // A transaction whose connection dies stays failed until rollback/begin.
+    assert_true(db.begin().ok());
+    assert_true(db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("orphan")}).ok());
+    kill_connection(connection_id(db));
+    auto in_txn = db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("orphan2")});
+    assert_errc(in_txn, Errc::unavailable);
+    auto after = db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("orphan3")});
+    assert_errc(after, Errc::unavailable);  // would otherwise run outside the transaction
+    assert_errc(db.commit(), Errc::unavailable);
+    assert_true(db.rollback().ok());
+    auto orphans = db.query("SELECT name FROM items WHERE name LIKE ?", {std::string_view("orphan%")});
+    assert_true(orphans.ok());
+    assert_true(orphans->empty());
+    assert_true(db.ping());
+    print_message("db: KILLed connection -> unavailable, next call reconnects; a transaction that lost its "
+                  "connection refuses further statements and commit until rollback\n");
+}
+
+// ---- migrations --------------------------------------------------------
+
+void migrate_core(void **)
+{
+    Db db = connect_app();
+    std::string dir = g_env.source_root + "/sql";
+    std::string detail;
+    auto first = migrate(db, dir, &detail);
+    if (!first) fail_msg("migrate failed: %s", detail.c_str());
+    assert_true(first->already.empty());
+    assert_true(!first->applied.empty());
+    assert_string_equal(first->applied.front().c_str(), "0001_core.sql");
+    for (const char *table : {"svd_registrations", "subject_not_before", "settings", "leases"}) {
+        auto r = db.query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+                          "AND table_name = ?", {std::string_view(table)});
+        assert_true(r.ok());
+        assert_string_equal((*r)[0][0]->c_str(), "1");
+    }
+    auto recorded = db.query("SELECT sha256, applied_at FROM schema_migrations WHERE name = ?",
+                             {std::string_view("0001_core.sql")});
+    assert_true(recorded.ok());
+    assert_int_equal(recorded->size(), 1);
+    assert_int_equal((*recorded)[0][0]->size(), 64);
+    assert_true((*recorded)[0][1].has_value());
+
+    auto second = migrate(db, dir, &detail);
+    assert_true(second.ok());
+    assert_true(second->applied.empty());
+    assert_int_equal(second->already.size(), first->applied.size());
+
+    // Schema behaviour the services rely on: defaults, and byte-wise ids.
+    const std::string pmc = "02" + std::string(64, 'a');
+    assert_true(db.execute("INSERT INTO svd_registrations (user_id, pmc_hex) VALUES (?, ?)",
+                           {std::string_view("alice"), std::string_view(pmc)}).ok());
+    assert_true(db.execute("INSERT INTO svd_registrations (user_id, pmc_hex) VALUES (?, ?)",
+                           {std::string_view("Alice"), std::string_view(pmc)}).ok());
+    auto reg = db.query("SELECT version, key_id, created_at FROM svd_registrations WHERE user_id = ?",
+                        {std::string_view("alice")});
+    assert_true(reg.ok());
+    assert_string_equal((*reg)[0][0]->c_str(), "0");
+    assert_false((*reg)[0][1].has_value());
+    assert_true((*reg)[0][2].has_value());
+    print_message("migrate: %zu file(s) applied from %s, second run all already applied; tables exist, "
+                  "defaults set, user ids case-sensitive\n", first->applied.size(), dir.c_str());
+}
+
+void copy_sql_dir(const std::string &to)
+{
+    std::error_code ec;
+    fs::create_directories(to, ec);
+    assert_int_equal(ec.value(), 0);
+    for (const auto &entry : fs::directory_iterator(g_env.source_root + "/sql", ec)) {
+        if (entry.path().extension() != ".sql") continue;
+        fs::copy_file(entry.path(), to + "/" + entry.path().filename().string(), ec);
+        assert_int_equal(ec.value(), 0);
+    }
+}
+
+void write_file(const std::string &path, const std::string &text, bool append = false)
+{
+    std::ofstream out(path, append ? std::ios::app : std::ios::trunc);
+    out << text;
+    assert_true(out.good());
+}
+
+void migrate_changed_file(void **)
+{
+    Db db = connect_app("pp_mig");
+    std::string dir = g_env.dir + "/sqlcopy";
+    copy_sql_dir(dir);
+    write_file(dir + "/README.txt", "not a migration");      // ignored: wrong name
+    write_file(dir + "/1_short.sql", "SELECT nonsense;");     // ignored: wrong name
+    std::string detail;
+    auto first = migrate(db, dir, &detail);
+    if (!first) fail_msg("migrate failed: %s", detail.c_str());
+    assert_true(!first->applied.empty());
+
+    write_file(dir + "/0001_core.sql", "\n-- edited after release\n", true);
+    auto changed = migrate(db, dir, &detail);
+    assert_errc(changed, Errc::conflict);
+    assert_non_null(std::strstr(detail.c_str(), "0001_core.sql"));
+    print_message("migrate: edited applied file -> conflict: \"%s\"\n", detail.c_str());
+}
+
+void migrate_failed_file(void **)
+{
+    Db db = connect_app("pp_mig2");
+    std::string dir = g_env.dir + "/sqlbad";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    assert_int_equal(ec.value(), 0);
+    write_file(dir + "/0001_ok.sql", "CREATE TABLE IF NOT EXISTS t1 (id INT PRIMARY KEY);\n"
+                                     "INSERT INTO t1 VALUES (1);\n");
+    write_file(dir + "/0002_bad.sql", "CREATE TABLE IF NOT EXISTS t2 (id INT PRIMARY KEY);\nCREAT TABLE oops;\n");
+    write_file(dir + "/0003_later.sql", "CREATE TABLE t3 (id INT PRIMARY KEY);\n");
+    std::string detail;
+    auto bad = migrate(db, dir, &detail);
+    assert_false(bad.ok());
+    assert_non_null(std::strstr(detail.c_str(), "0002_bad.sql"));
+    const std::string bad_detail = detail;
+    auto names = db.query("SELECT name FROM schema_migrations ORDER BY name");
+    assert_true(names.ok());
+    assert_int_equal(names->size(), 1);
+    assert_string_equal((*names)[0][0]->c_str(), "0001_ok.sql");
+
+    write_file(dir + "/0002_bad.sql", "CREATE TABLE IF NOT EXISTS t2 (id INT PRIMARY KEY);\n-- fixed\n");
+    auto fixed = migrate(db, dir, &detail);
+    if (!fixed) fail_msg("migrate failed: %s", detail.c_str());
+    assert_int_equal(fixed->applied.size(), 2);
+    assert_string_equal(fixed->applied[0].c_str(), "0002_bad.sql");
+    assert_string_equal(fixed->applied[1].c_str(), "0003_later.sql");
+    assert_int_equal(fixed->already.size(), 1);
+
+    auto missing = migrate(db, g_env.dir + "/no-such-dir", &detail);
+    assert_errc(missing, Errc::not_found);
+    print_message("migrate: failing file not recorded and stops later files (\"%s\"); once fixed, applied in order; "
+                  "missing dir -> not_found\n", bad_detail.c_str());
+}
+
+// ---- memcached ---------------------------------------------------------
+
+Cache connect_cache()
+{
+    auto c = Cache::connect(g_env.mc_sock);
+    if (!c) fail_msg("Cache::connect failed");
+    return std::move(*c);
+}
+
+void cache_server_lists(void **)
+{
+    for (const char *bad : {"", "localhost", "localhost:", "localhost:0", "localhost:65536", "localhost:12a",
+                            "a b:11211", "127.0.0.1:11211,", ",127.0.0.1:11211", "[::1]11211", "relative/path"}) {
+        auto c = Cache::connect(bad);
+        if (c.ok()) fail_msg("server list \"%s\" accepted", bad);
+        assert_errc(c, Errc::invalid_argument);
+    }
+    for (const char *good : {"127.0.0.1:11211", "localhost:11211, 10.0.0.2:11212", "[::1]:11211",
+                             "/run/memcached/memcached.sock"}) {
+        auto c = Cache::connect(good);
+        if (!c.ok()) fail_msg("server list \"%s\" rejected", good);
+    }
+    // Nothing listens on port 1: every call is unavailable, never "not found".
+    auto down = Cache::connect("127.0.0.1:1");
+    assert_true(down.ok());
+    assert_false(down->ping());
+    assert_errc(down->get("k"), Errc::unavailable);
+    assert_errc(down->add("k", "v", 10), Errc::unavailable);
+    assert_errc(down->remove("k"), Errc::unavailable);
+    print_message("cache: server-list parsing; unreachable server -> unavailable, ping false\n");
+}
+
+void cache_basic(void **)
+{
+    Cache c = connect_cache();
+    assert_true(c.ping());
+    auto a1 = c.add("replay:abc", "1", 60);
+    assert_true(a1.ok());
+    assert_true(*a1);
+    auto a2 = c.add("replay:abc", "2", 60);
+    assert_true(a2.ok());
+    assert_false(*a2);
+    auto v = c.get("replay:abc");
+    assert_true(v.ok());
+    assert_string_equal((*v)->c_str(), "1");
+
+    for (uint64_t want = 1; want <= 3; ++want) {
+        auto n = c.incr("rl:user:1", 60);
+        assert_true(n.ok());
+        assert_int_equal(*n, want);
+    }
+
+    auto missing = c.get("no-such-key");
+    assert_true(missing.ok());
+    assert_false(missing->has_value());
+
+    const std::string binary("\x00\x01\xff zero", 8);
+    assert_true(c.set("bin", binary, 60).ok());
+    auto got = c.get("bin");
+    assert_true(got.ok() && got->has_value());
+    assert_true(**got == binary);
+    assert_true(c.set("empty", "", 60).ok());
+    auto empty = c.get("empty");
+    assert_true(empty.ok() && empty->has_value());
+    assert_true((*empty)->empty());
+
+    auto rm = c.remove("bin");
+    assert_true(rm.ok());
+    assert_true(*rm);
+    auto rm2 = c.remove("bin");
+    assert_true(rm2.ok());
+    assert_false(*rm2);
+    auto after = c.get("bin");
+    assert_true(after.ok());
+    assert_false(after->has_value());
+
+    assert_errc(c.add("has space", "v", 10), Errc::invalid_argument);
+    assert_errc(c.get("tab\tkey"), Errc::invalid_argument);
+    assert_errc(c.set("nl\n", "v", 10), Errc::invalid_argument);
+    assert_errc(c.incr("", 10), Errc::invalid_argument);
+    assert_errc(c.remove(std::string(251, 'k')), Errc::invalid_argument);
+    assert_true(c.set(std::string(250, 'k'), "v", 10).ok());
+    assert_errc(c.set("ttl", "v", 31 * 24 * 3600), Errc::invalid_argument);
+    print_message("cache: add true/false, incr 1,2,3, get missing -> nullopt, binary and empty values, "
+                  "remove true/false, bad keys and ttl -> invalid_argument, 250-byte key ok\n");
+}
+
+void cache_outage(void **)
+{
+    Cache c = connect_cache();
+    assert_true(c.set("before", "x", 60).ok());
+    stop(&g_env.memcached, 10);
+
+    assert_errc(c.add("replay:down", "1", 60), Errc::unavailable);
+    assert_errc(c.get("before"), Errc::unavailable);
+    assert_errc(c.incr("rl:down", 60), Errc::unavailable);
+    assert_errc(c.set("k", "v", 60), Errc::unavailable);
+    assert_errc(c.remove("before"), Errc::unavailable);
+    assert_false(c.ping());
+
+    assert_true(start_memcached());
+    // The handle picks the server up again once its retry timeout passed.
+    bool back = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!back && std::chrono::steady_clock::now() < deadline) {
+        back = c.ping();
+        if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    assert_true(back);
+    auto a = c.add("replay:down", "1", 60);
+    assert_true(a.ok());
+    assert_true(*a);
+    auto n = c.incr("rl:down", 60);
+    assert_true(n.ok());
+    assert_int_equal(*n, 1);
+    auto lost = c.get("before");  // a restarted memcached is empty
+    assert_true(lost.ok());
+    assert_false(lost->has_value());
+    print_message("cache: memcached stopped -> add/get/incr/set/remove unavailable, ping false; "
+                  "restarted -> same handle works again\n");
+}
+
+void db_outage(void **)
+{
+    Db db = connect_app();
+    const char *sql = "SELECT name FROM items WHERE name = ?";
+    assert_true(db.query(sql, {std::string_view("kept")}).ok());  // cached statement
+    stop(&g_env.mariadbd, 60);
+
+    auto down = db.query(sql, {std::string_view("kept")});
+    assert_errc(down, Errc::unavailable);
+    assert_false(db.ping());  // reconnect attempt fails while the server is down
+    auto still = db.execute("INSERT INTO items (name) VALUES (?)", {std::string_view("x")});
+    assert_errc(still, Errc::unavailable);
+
+    assert_true(start_mariadbd());
+    assert_true(db.ping());
+    auto up = db.query(sql, {std::string_view("kept")});
+    assert_true(up.ok());
+    assert_int_equal(up->size(), 1);
+    print_message("db: mariadbd stopped -> unavailable, ping false; restarted -> ping reconnects, "
+                  "cached SQL re-prepared\n");
+}
+
+}  // namespace
+
+int main()
+{
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(db_connect_errors),
+        cmocka_unit_test(db_round_trip),
+        cmocka_unit_test(db_duplicate_conflict),
+        cmocka_unit_test(db_version_guard),
+        cmocka_unit_test(db_large_values),
+        cmocka_unit_test(db_transactions),
+        cmocka_unit_test(db_killed_connection),
+        cmocka_unit_test(migrate_core),
+        cmocka_unit_test(migrate_changed_file),
+        cmocka_unit_test(migrate_failed_file),
+        cmocka_unit_test(cache_server_lists),
+        cmocka_unit_test(cache_basic),
+        cmocka_unit_test(cache_outage),
+        cmocka_unit_test(db_outage),
+    };
+    return cmocka_run_group_tests_name("store", tests, group_setup, group_teardown);
+}
