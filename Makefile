@@ -35,13 +35,17 @@ test: deps
 test-unit: build
 	./tests/run-tests.sh $(BUILD)
 
-# The FastCGI service arrives with issue 3; until then run runs the
-# start-up self-test, the first thing the service will do.
+# The whole stack in the foreground on 127.0.0.1:8080 (https :8443, KMS
+# :8090); state in var/, environment for clients in var/dev.env.
 run: deps
 	$(MAKE) build
-	./$(BUILD)/patchproof selftest
+	exec python3 scripts/stack.py run --var var --build $(BUILD) --source . \
+		--http-port 8080 --https-port 8443 --kms-port 8090
 
-bench: bench-crypto
+bench: deps
+	$(MAKE) build
+	./$(BUILD)/bench_crypto
+	python3 tests/bench/run_bench.py
 
 bench-crypto: deps
 	$(MAKE) build

@@ -244,6 +244,33 @@ def render_template(text, values):
     return re.sub(r'@([A-Z][A-Z0-9_]*)@', sub, text)
 
 
+NGINX_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'nginx')
+DEV_TEMPLATE = os.path.join(NGINX_DIR, 'patchproof-dev.conf.in')
+
+
+def _upstream_addr(u):
+    u = str(u)
+    return u if re.fullmatch(r'[\w.\-]+:\d+', u) else 'unix:' + os.path.abspath(u)
+
+
+def kms_server_block(listen_port, upstreams):
+    """The KMS's own nginx listener (a second server block)."""
+    servers = '\n'.join(f'        server {_upstream_addr(u)};' for u in upstreams)
+    return (f'''
+    upstream patchproof_kms {{
+{servers}
+    }}
+    server {{
+        listen {LOOPBACK}:{int(listen_port)};
+        client_max_body_size 64k;
+        include {NGINX_DIR}/json-errors.conf;
+        location / {{
+            fastcgi_pass patchproof_kms;
+            include {NGINX_DIR}/fastcgi_params.patchproof;
+        }}
+    }}''')
+
+
 def nginx_dev_config(base_dir, listen_port, upstreams, https_port=None,
                      cert=None, key=None, template=None, extra=None):
     """The nginx dev config for a stack rooted at base_dir.
@@ -278,6 +305,9 @@ def nginx_dev_config(base_dir, listen_port, upstreams, https_port=None,
         'SSL_CERT': cert or '',
         'SSL_KEY': key or '',
         'UPSTREAM_SERVERS': '\n'.join(servers),
+        'NGINX_DIR': NGINX_DIR,
+        'KMS_SERVER': '',
+        'EXTRA_SERVERS': '',
         'FASTCGI_PARAMS': '\n'.join(f'            fastcgi_param {k} {v};'
                                     for k, v in _FASTCGI_PARAMS) +
                           '\n            fastcgi_param HTTPS $https if_not_empty;',
@@ -746,9 +776,18 @@ class Stack:
         self.cert = make_self_signed_cert(os.path.join(self.nginx_prefix, 'tls'))
         return self.cert
 
-    def nginx_config(self, upstreams=None, https=False, template=None, extra=None):
-        """The generated dev config for this stack (see nginx_dev_config)."""
+    def nginx_config(self, upstreams=None, https=False, template=None, extra=None,
+                     kms_upstreams=None):
+        """The generated dev config for this stack (see nginx_dev_config).
+        kms_upstreams: FastCGI addresses of patchproof-kms; adds its own
+        listener on port('kms')."""
         cert = key = https_port = None
+        if template is None and os.path.exists(DEV_TEMPLATE):
+            with open(DEV_TEMPLATE) as f:
+                template = f.read()
+        if kms_upstreams:
+            extra = dict(extra or {})
+            extra['KMS_SERVER'] = kms_server_block(self.port('kms'), kms_upstreams)
         if https:
             cert, key = self.make_cert()
             https_port = self.port('nginx_https')
@@ -759,7 +798,7 @@ class Stack:
                                 template=template, extra=extra)
 
     def start_nginx(self, conf_text=None, upstreams=None, https=False,
-                    template=None, name='nginx'):
+                    template=None, name='nginx', kms_upstreams=None, extra=None):
         """nginx in the foreground (master + workers) under base_dir/nginx.
 
         conf_text: a full config (placeholders @NAME@ as in nginx_dev_config
@@ -769,7 +808,8 @@ class Stack:
         for sub in ('client_body', 'fastcgi', 'proxy', 'uwsgi', 'scgi'):
             os.makedirs(os.path.join(prefix, 'tmp', sub), exist_ok=True)
         if conf_text is None:
-            conf_text = self.nginx_config(upstreams, https=https, template=template)
+            conf_text = self.nginx_config(upstreams, https=https, template=template,
+                                          kms_upstreams=kms_upstreams, extra=extra)
         else:
             if https:
                 self.make_cert()
@@ -843,6 +883,8 @@ def cmd_run(args):
         ports['nginx'] = args.http_port
     if args.https_port:
         ports['nginx_https'] = args.https_port
+    if args.kms_port:
+        ports['kms'] = args.kms_port
     st = Stack(var, args.build, args.source, ports)
 
     def on_signal(signum, frame):
@@ -860,8 +902,7 @@ def cmd_run(args):
         rows.append(('memcached', mc))
 
         common = {'PATCHPROOF_ENV': 'development', 'CHAIN_NETWORK': 'test',
-                  'MEMCACHED_SERVERS': st.memcached_servers(), **db,
-                  'LOG_DIR': st.log_dir}
+                  'MEMCACHED_SERVERS': st.memcached_servers(), **db}
         not_built = []
 
         chain_url = None
@@ -877,23 +918,30 @@ def cmd_run(args):
             not_built.append('patchproof-devchain')
 
         kms_url = None
+        kms_sock = os.path.join(st.run_dir, 'kms.sock')
         kms = st.binary('patchproof-kms')
-        if kms:
-            port = st.port('kms')
+        cli = st.binary('patchproof')
+        if kms and cli:
             kms_dir = os.path.join(var, 'kms')
-            os.makedirs(kms_dir, exist_ok=True)
-            st.start_process('kms', [kms, '--listen', f'{LOOPBACK}:{port}'],
-                             env={**common, 'KMS_API_KEY': sec['KMS_API_KEY'],
-                                  'KMS_MASTER_KEY': sec['KMS_MASTER_KEY'],
-                                  'KMS_DATA_DIR': kms_dir},
-                             wait_for=port)
-            kms_url = f'http://{LOOPBACK}:{port}'
-            rows.append(('patchproof-kms', kms_url))
+            os.makedirs(kms_dir, mode=0o700, exist_ok=True)
+            kms_env = {'KMS_API_KEY': sec['KMS_API_KEY'], 'KMS_MASTER_KEY': sec['KMS_MASTER_KEY'],
+                       'KMS_KEYSTORE': os.path.join(kms_dir, 'keystore.json')}
+            # Dev keys are made on the first run and kept in var/kms.
+            if not os.path.exists(kms_env['KMS_KEYSTORE']):
+                for label in ('issuer', 'funding', 'change', 'svd'):
+                    subprocess.run([cli, 'kms', 'keygen', '--label', label,
+                                    '--keystore', kms_env['KMS_KEYSTORE']],
+                                   env={**os.environ, **kms_env}, check=True,
+                                   stdout=subprocess.DEVNULL)
+            st.start_process('kms', [kms, '--listen', kms_sock, '--workers', '2'],
+                             env={**common, **kms_env}, wait_for=kms_sock)
+            kms_url = f'http://{LOOPBACK}:{st.port("kms")}'
+            rows.append(('patchproof-kms', f'{kms_url} (nginx) -> {kms_sock}'))
         else:
             not_built.append('patchproof-kms')
 
         fcgi = st.binary('patchproof-fcgi')
-        if fcgi:
+        if fcgi and cli:
             sock = os.path.join(st.run_dir, 'patchproof-fcgi.sock')
             app_env = {**common, 'API_KEY': sec['API_KEY'], 'JWT_SECRET': sec['JWT_SECRET'],
                        'CONTENT_MASTER_KEY': sec['CONTENT_MASTER_KEY'],
@@ -902,17 +950,17 @@ def cmd_run(args):
                 app_env['KMS_URL'] = kms_url
             if chain_url:
                 app_env['CHAIN_API_URL'] = chain_url
+            if args.source:
+                subprocess.run([cli, 'migrate', '--sql-dir', os.path.join(args.source, 'sql')],
+                               env={**os.environ, **app_env}, check=True)
             st.start_process('fcgi', [fcgi, '--listen', sock], env=app_env, wait_for=sock)
             rows.append(('patchproof-fcgi', sock))
             template = None
-            tpath = args.nginx_template
-            if tpath is None and args.source:
-                cand = os.path.join(args.source, 'nginx', 'patchproof-dev.conf.in')
-                tpath = cand if os.path.exists(cand) else None
-            if tpath:
-                with open(tpath) as f:
+            if args.nginx_template:
+                with open(args.nginx_template) as f:
                     template = f.read()
-            st.start_nginx(upstreams=[sock], https=True, template=template)
+            st.start_nginx(upstreams=[sock], https=True, template=template,
+                           kms_upstreams=[kms_sock] if kms_url else None)
             rows.append(('nginx', f'{st.base_url} and {st.https_url} (self-signed)'))
         else:
             not_built.append('patchproof-fcgi')
@@ -973,6 +1021,7 @@ def main(argv=None):
     run.add_argument('--source', default='.', help='source tree')
     run.add_argument('--http-port', type=int, default=0, help='nginx HTTP port (default: free)')
     run.add_argument('--https-port', type=int, default=0, help='nginx HTTPS port (default: free)')
+    run.add_argument('--kms-port', type=int, default=0, help="KMS's nginx port (default: free)")
     run.add_argument('--nginx-template', default=None,
                      help='nginx template (default: nginx/patchproof-dev.conf.in if present, '
                           'else the built-in one)')

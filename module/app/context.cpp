@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+#include "app/context.h"
+
+#include <ctime>
+
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "log/log.h"
+
+namespace pp::app {
+
+int64_t now_sec() noexcept { return static_cast<int64_t>(std::time(nullptr)); }
+
+int64_t now_ms() noexcept
+{
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+store::Db *AppContext::db()
+{
+    if (db_handle)
+        return &*db_handle;
+    store::DbConfig c;
+    c.host = cfg.db_host;
+    c.port = static_cast<unsigned>(cfg.db_port);
+    c.unix_socket = cfg.db_socket;
+    c.user = cfg.db_user;
+    c.password = std::string(cfg.db_password.reveal());
+    c.database = cfg.db_name;
+    auto db = store::Db::connect(c);
+    if (!db) {
+        log::warn("mariadb unreachable");
+        return nullptr;
+    }
+    db_handle.emplace(std::move(*db));
+    return &*db_handle;
+}
+
+store::Cache *AppContext::cache()
+{
+    if (cache_handle)
+        return &*cache_handle;
+    auto c = store::Cache::connect(cfg.memcached_servers);
+    if (!c) {
+        log::warn("memcached configuration rejected");
+        return nullptr;
+    }
+    cache_handle.emplace(std::move(*c));
+    return &*cache_handle;
+}
+
+kms::Client *AppContext::kms()
+{
+    if (kms_handle)
+        return &*kms_handle;
+    if (cfg.kms_url.empty())
+        return nullptr;
+    kms::ClientOptions o;
+    o.base_url = cfg.kms_url;
+    o.api_key = std::string(cfg.kms_api_key.reveal());
+    o.timeout_ms = cfg.kms_timeout_ms;
+    o.retries = static_cast<int>(cfg.kms_retries);
+    auto c = kms::Client::create(std::move(o));
+    if (!c)
+        return nullptr;
+    kms_handle.emplace(std::move(*c));
+    return &*kms_handle;
+}
+
+std::string AppContext::kid()
+{
+    if (!cfg.svd_kms_kid.empty())
+        return cfg.svd_kms_kid;
+    const int64_t now = now_sec();
+    if (!kid_cached.empty() && now - kid_fetched_at < 60)
+        return kid_cached;
+    kms::Client *k = kms();
+    if (!k)
+        return kid_cached;
+    auto keys = k->keys();
+    if (!keys)
+        return kid_cached;  // keep serving the last known kid while the KMS is away
+    for (const auto &key : *keys) {
+        if (key.label != "svd")
+            continue;
+        const crypto::Hash256 h = crypto::sha256(crypto::as_bytes(key.key_identifier));
+        kid_cached = "svd-" + crypto::hex_encode(h).substr(0, 16);
+    }
+    kid_fetched_at = now;
+    return kid_cached;
+}
+
+}  // namespace pp::app

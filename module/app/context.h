@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// Everything one patchproof-fcgi worker owns for its lifetime: its MariaDB
+// connection, memcached handle and KMS client (opened lazily, reopened after
+// a failure), plus read-only pointers to the configuration, the route table
+// and the pool-wide metrics page. One AppContext per worker process.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "http/router.h"
+#include "kms/client.h"
+#include "server/metrics.h"
+#include "store/cache.h"
+#include "store/db.h"
+
+namespace pp::app {
+
+struct AppContext;
+using AppRouter = http::Router<AppContext>;
+
+struct AppContext {
+    const config::Config &cfg;
+    const AppRouter &router;
+    server::SharedMetrics *metrics;  // may be null (tests without a pool)
+
+    std::optional<store::Db> db_handle;
+    std::optional<store::Cache> cache_handle;
+    std::optional<kms::Client> kms_handle;
+
+    std::string kid_cached;
+    int64_t kid_fetched_at = 0;
+
+    // nullptr when the service cannot be reached right now (callers answer 503).
+    store::Db *db();
+    store::Cache *cache();
+    kms::Client *kms();
+
+    // The active SVD kid: SVD_KMS_KID, else derived from the KMS svd key
+    // (cached for a minute). Empty when the KMS cannot be asked.
+    std::string kid();
+};
+
+int64_t now_sec() noexcept;
+int64_t now_ms() noexcept;
+
+}  // namespace pp::app

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#include "app/health.h"
+
+#include "app/auth.h"
+#include "common/json.h"
+
+namespace pp::app {
+namespace {
+
+using http::PathParams;
+using http::Request;
+using http::Response;
+
+Response ping(AppContext &, const Request &, const PathParams &) { return http::text(200, "pong"); }
+
+Response health(AppContext &, const Request &, const PathParams &)
+{
+    return http::json(200, json_pack("{s:s}", "status", "ok"));
+}
+
+Response ready(AppContext &ctx, const Request &, const PathParams &)
+{
+    store::Db *db = ctx.db();
+    const bool db_ok = db && db->ping();
+    store::Cache *cache = ctx.cache();
+    const bool cache_ok = cache && cache->ping();
+    kms::Client *kms = ctx.kms();
+    const bool kms_ok = kms && kms->health().ok();
+    const bool all = db_ok && cache_ok && kms_ok;
+    json_t *checks = json_pack("{s:s,s:s,s:s}", "db", db_ok ? "ok" : "fail", "cache", cache_ok ? "ok" : "fail",
+                               "kms", kms_ok ? "ok" : "fail");
+    Response r = http::json(all ? 200 : 503, json_pack("{s:b,s:o}", "ready", all ? 1 : 0, "checks", checks));
+    r.add_header("Cache-Control", "no-store");
+    return r;
+}
+
+Response render(AppContext &ctx, bool internal)
+{
+    server::RenderInput in;
+    for (const auto &r : ctx.router.routes())
+        in.route_names.push_back(r.method + " " + r.pattern);
+    in.kid = ctx.kid();
+    in.sha = ctx.cfg.deploy_sha;
+    in.internal = internal;
+    if (!ctx.metrics)
+        return http::error(503, http::code::unavailable, "Metrics unavailable.");
+    Response r = http::text(200, server::render_prometheus(*ctx.metrics, in), "text/plain; version=0.0.4");
+    r.add_header("Cache-Control", "no-store");
+    return r;
+}
+
+Response metrics(AppContext &ctx, const Request &req, const PathParams &)
+{
+    if (ctx.cfg.metrics_require_api_key && !api_key_valid(ctx.cfg, req))
+        return http::error(401, http::code::unauthorized, "A valid API key is required.");
+    return render(ctx, false);
+}
+
+Response internal_metrics(AppContext &ctx, const Request &, const PathParams &) { return render(ctx, true); }
+
+}  // namespace
+
+void add_health_routes(AppRouter &router)
+{
+    using http::Auth;
+    router.add("GET", "/__ping", ping, Auth::none, 0, false);
+    router.add("GET", "/health", health, Auth::none, 0, false);
+    router.add("GET", "/ready", ready, Auth::none, 0, false);
+    router.add("GET", "/metrics", metrics, Auth::none, 0, false);
+    router.add("GET", "/internal/metrics", internal_metrics, Auth::api_key, 0, false);
+}
+
+}  // namespace pp::app

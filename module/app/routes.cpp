@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+// The route table of patchproof-fcgi: start here to find where a request is
+// handled. Each concern registers its own routes.
+#include "app/routes.h"
+
+#include "app/health.h"
+#include "svd/routes.h"
+
+namespace pp::app {
+
+void add_all_routes(AppRouter &router)
+{
+    add_health_routes(router);   // module/app/health.cpp
+    svd::add_routes(router);     // module/svd/routes.cpp
+}
+
+}  // namespace pp::app

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+#include "config/config.h"
+
+#include <charconv>
+#include <cstring>
+
+#include <sodium.h>
+
+namespace pp::config {
+
+SecretString::SecretString(std::string_view value)
+{
+    // sodium_malloc needs the library initialised; sodium_init is idempotent.
+    if (value.empty() || sodium_init() < 0)
+        return;
+    data_ = static_cast<uint8_t *>(sodium_malloc(value.size()));
+    if (!data_)
+        return;  // leaves the secret empty; load() then reports it missing
+    std::memcpy(data_, value.data(), value.size());
+    size_ = value.size();
+    sodium_mprotect_readonly(data_);
+}
+
+SecretString::~SecretString()
+{
+    if (data_)
+        sodium_free(data_);  // wipes before unmapping
+}
+
+SecretString::SecretString(SecretString &&other) noexcept : data_(other.data_), size_(other.size_)
+{
+    other.data_ = nullptr;
+    other.size_ = 0;
+}
+
+SecretString &SecretString::operator=(SecretString &&other) noexcept
+{
+    if (this != &other) {
+        if (data_)
+            sodium_free(data_);
+        data_ = other.data_;
+        size_ = other.size_;
+        other.data_ = nullptr;
+        other.size_ = 0;
+    }
+    return *this;
+}
+
+std::string_view env_name(Env e) noexcept
+{
+    switch (e) {
+    case Env::development: return "development";
+    case Env::test: return "test";
+    case Env::production: return "production";
+    }
+    return "unknown";
+}
+
+namespace {
+
+enum class Kind { text, integer, boolean, secret, list, env };
+
+struct Entry {
+    const char *name;
+    Kind kind;
+    int64_t min = 0, max = 0;  // integers only
+    std::function<void(Config &, std::string_view)> set_text = nullptr;
+    int64_t Config::*integer = nullptr;
+    bool Config::*boolean = nullptr;
+    SecretString Config::*secret = nullptr;
+};
+
+Entry text(const char *name, std::string Config::*field)
+{
+    Entry e{name, Kind::text};
+    e.set_text = [field](Config &c, std::string_view v) { c.*field = std::string(v); };
+    return e;
+}
+
+Entry integer(const char *name, int64_t Config::*field, int64_t min, int64_t max)
+{
+    Entry e{name, Kind::integer, min, max};
+    e.integer = field;
+    return e;
+}
+
+Entry boolean(const char *name, bool Config::*field)
+{
+    Entry e{name, Kind::boolean};
+    e.boolean = field;
+    return e;
+}
+
+Entry secret(const char *name, SecretString Config::*field)
+{
+    Entry e{name, Kind::secret};
+    e.secret = field;
+    return e;
+}
+
+std::vector<std::string> split_list(std::string_view v)
+{
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= v.size()) {
+        size_t comma = v.find(',', start);
+        if (comma == std::string_view::npos)
+            comma = v.size();
+        std::string_view item = v.substr(start, comma - start);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty())
+            out.emplace_back(item);
+        start = comma + 1;
+    }
+    return out;
+}
+
+const std::vector<Entry> &table()
+{
+    // Defaults live in the Config member initializers; this table says how
+    // each variable is parsed and bounded.
+    static const std::vector<Entry> entries = [] {
+        std::vector<Entry> t;
+        Entry env{"PATCHPROOF_ENV", Kind::env};
+        t.push_back(env);
+        t.push_back(text("DEPLOY_SHA", &Config::deploy_sha));
+        Entry cors{"CORS_ALLOWED_ORIGINS", Kind::list};
+        cors.set_text = [](Config &c, std::string_view v) { c.cors_allowed_origins = split_list(v); };
+        t.push_back(cors);
+        t.push_back(boolean("METRICS_REQUIRE_API_KEY", &Config::metrics_require_api_key));
+        t.push_back(text("CHAIN_NETWORK", &Config::chain_network));
+        t.push_back(secret("API_KEY", &Config::api_key));
+        t.push_back(secret("API_KEY_PREVIOUS", &Config::api_key_previous));
+        t.push_back(secret("JWT_SECRET", &Config::jwt_secret));
+        t.push_back(secret("JWT_SECRET_PREVIOUS", &Config::jwt_secret_previous));
+        t.push_back(text("JWT_ISSUER", &Config::jwt_issuer));
+        t.push_back(text("JWT_AUDIENCE", &Config::jwt_audience));
+        t.push_back(text("DB_HOST", &Config::db_host));
+        t.push_back(integer("DB_PORT", &Config::db_port, 1, 65535));
+        t.push_back(text("DB_SOCKET", &Config::db_socket));
+        t.push_back(text("DB_USER", &Config::db_user));
+        t.push_back(secret("DB_PASSWORD", &Config::db_password));
+        t.push_back(text("DB_NAME", &Config::db_name));
+        t.push_back(text("MEMCACHED_SERVERS", &Config::memcached_servers));
+        t.push_back(text("KMS_URL", &Config::kms_url));
+        t.push_back(secret("KMS_API_KEY", &Config::kms_api_key));
+        t.push_back(integer("KMS_TIMEOUT_MS", &Config::kms_timeout_ms, 50, 60000));
+        t.push_back(integer("KMS_RETRIES", &Config::kms_retries, 0, 10));
+        t.push_back(integer("SVD_CHALLENGE_TTL_SEC", &Config::svd_challenge_ttl_sec, 10, 3600));
+        t.push_back(integer("SVD_CLOCK_SKEW_SEC", &Config::svd_clock_skew_sec, 0, 600));
+        t.push_back(integer("JWT_TTL_SEC", &Config::jwt_ttl_sec, 30, 86400));
+        t.push_back(text("SVD_KMS_KID", &Config::svd_kms_kid));
+        t.push_back(integer("SVD_BEGIN_MAX", &Config::svd_begin_max, 1, 1000000));
+        t.push_back(integer("SVD_BEGIN_WINDOW_MS", &Config::svd_begin_window_ms, 1000, 86400000));
+        t.push_back(integer("SVD_COMPLETE_MAX", &Config::svd_complete_max, 1, 1000000));
+        t.push_back(integer("SVD_COMPLETE_WINDOW_MS", &Config::svd_complete_window_ms, 1000, 86400000));
+        t.push_back(integer("PUBLIC_API_MAX", &Config::public_api_max, 1, 100000000));
+        t.push_back(integer("PUBLIC_API_WINDOW_MS", &Config::public_api_window_ms, 1000, 86400000));
+        return t;
+    }();
+    return entries;
+}
+
+bool parse_int(std::string_view v, int64_t &out)
+{
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    return ec == std::errc() && ptr == v.data() + v.size();
+}
+
+}  // namespace
+
+Result<Config> load(const Getenv &getenv, std::string *error_line)
+{
+    Config c;
+    auto fail = [&](std::string line) {
+        if (error_line)
+            *error_line = std::move(line);
+        return Errc::invalid_argument;
+    };
+    for (const Entry &e : table()) {
+        const char *raw = getenv(e.name);
+        if (!raw)
+            continue;
+        std::string_view v(raw);
+        switch (e.kind) {
+        case Kind::env:
+            if (v == "development") c.env = Env::development;
+            else if (v == "test") c.env = Env::test;
+            else if (v == "production") c.env = Env::production;
+            else return fail(std::string(e.name) + " must be development, test or production");
+            break;
+        case Kind::text:
+        case Kind::list:
+            e.set_text(c, v);
+            break;
+        case Kind::integer: {
+            int64_t n = 0;
+            if (!parse_int(v, n) || n < e.min || n > e.max)
+                return fail(std::string(e.name) + " must be an integer from " + std::to_string(e.min) + " to " +
+                            std::to_string(e.max));
+            c.*e.integer = n;
+            break;
+        }
+        case Kind::boolean:
+            if (v == "1" || v == "true") c.*e.boolean = true;
+            else if (v == "0" || v == "false" || v.empty()) c.*e.boolean = false;
+            else return fail(std::string(e.name) + " must be 0 or 1");
+            break;
+        case Kind::secret:
+            c.*e.secret = SecretString(v);
+            if (!v.empty() && (c.*e.secret).empty())
+                return fail(std::string("cannot lock memory for ") + e.name);
+            break;
+        }
+    }
+    if (c.chain_network != "main" && c.chain_network != "test")
+        return fail("CHAIN_NETWORK must be main or test");
+
+    if (c.env == Env::production) {
+        std::string missing;
+        auto need = [&](bool ok, const char *what) {
+            if (!ok) missing += missing.empty() ? what : std::string(", ") + what;
+        };
+        need(!c.api_key.empty(), "API_KEY");
+        need(c.jwt_secret.size() >= 32, "JWT_SECRET (at least 32 bytes)");
+        need(!c.db_user.empty(), "DB_USER");
+        need(!c.db_password.empty(), "DB_PASSWORD");
+        need(!c.kms_url.empty(), "KMS_URL");
+        need(!c.kms_api_key.empty(), "KMS_API_KEY");
+        if (!missing.empty())
+            return fail("production refuses to start without: " + missing);
+    } else if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32) {
+        return fail("JWT_SECRET must be at least 32 bytes");
+    }
+    return c;
+}
+
+}  // namespace pp::config

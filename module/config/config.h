@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+// Process configuration from the environment, read once at start-up through
+// one typed table (name, kind, default, limits). Secrets are copied into
+// SecretString (libsodium guarded, locked, read-only memory) and can never be
+// printed. Not thread-safe; the master loads it before forking and workers
+// only read it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace pp::config {
+
+enum class Env { development, test, production };
+
+// Bytes held in sodium_malloc memory: guard pages, mlock'ed, wiped on free,
+// read-only after construction. No operator<<, no implicit string.
+class SecretString {
+public:
+    SecretString() = default;
+    explicit SecretString(std::string_view value);
+    ~SecretString();
+    SecretString(const SecretString &) = delete;
+    SecretString &operator=(const SecretString &) = delete;
+    SecretString(SecretString &&other) noexcept;
+    SecretString &operator=(SecretString &&other) noexcept;
+
+    bool empty() const noexcept { return size_ == 0; }
+    size_t size() const noexcept { return size_; }
+    std::span<const uint8_t> bytes() const noexcept { return {data_, size_}; }
+    // For APIs that need text (an HTTP header); never log the result.
+    std::string_view reveal() const noexcept { return {reinterpret_cast<const char *>(data_), size_}; }
+
+private:
+    uint8_t *data_ = nullptr;
+    size_t size_ = 0;
+};
+
+struct Config {
+    Env env = Env::development;
+
+    // Service
+    std::string deploy_sha = "unknown";
+    std::vector<std::string> cors_allowed_origins;
+    bool metrics_require_api_key = false;
+    std::string chain_network = "test";
+
+    // Credentials
+    SecretString api_key, api_key_previous;
+    SecretString jwt_secret, jwt_secret_previous;
+    std::string jwt_issuer, jwt_audience;
+
+    // MariaDB
+    std::string db_host = "127.0.0.1";
+    int64_t db_port = 3306;
+    std::string db_socket, db_user, db_name = "patchproof";
+    SecretString db_password;
+
+    // memcached
+    std::string memcached_servers = "127.0.0.1:11211";
+
+    // KMS
+    std::string kms_url;
+    SecretString kms_api_key;
+    int64_t kms_timeout_ms = 2000;
+    int64_t kms_retries = 2;
+
+    // SVD
+    int64_t svd_challenge_ttl_sec = 180;
+    int64_t svd_clock_skew_sec = 30;
+    int64_t jwt_ttl_sec = 900;
+    std::string svd_kms_kid;
+    int64_t svd_begin_max = 20, svd_begin_window_ms = 60000;
+    int64_t svd_complete_max = 30, svd_complete_window_ms = 60000;
+    int64_t public_api_max = 600, public_api_window_ms = 60000;
+};
+
+using Getenv = std::function<const char *(const char *)>;
+
+// Loads every entry of the table. On failure *error_line says, in one line
+// without any value, which variable is missing or malformed.
+Result<Config> load(const Getenv &getenv, std::string *error_line);
+
+std::string_view env_name(Env e) noexcept;
+
+}  // namespace pp::config

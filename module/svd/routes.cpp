@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+#include "svd/routes.h"
+
+#include <sodium.h>
+
+#include <cctype>
+#include <string>
+
+#include "app/auth.h"
+#include "app/ratelimit.h"
+#include "common/json.h"
+#include "crypto/encoding.h"
+#include "crypto/jwt.h"
+#include "crypto/selftest.h"
+#include "crypto/svd.h"
+#include "http/body.h"
+#include "log/log.h"
+
+namespace pp::svd {
+namespace {
+
+using app::AppContext;
+using http::PathParams;
+using http::Request;
+using http::Response;
+
+constexpr size_t kSvdBodyLimit = 8 * 1024;
+constexpr size_t kMaxSignatureHex = 146;
+
+bool valid_user_id(std::string_view id)
+{
+    if (id.empty() || id.size() > 64)
+        return false;
+    for (char c : id)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+            return false;
+    return true;
+}
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    for (char &c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+Response unavailable(std::string_view what)
+{
+    return http::error(503, http::code::unavailable, std::string(what) + " unavailable.");
+}
+
+Response no_store(Response r)
+{
+    r.add_header("Cache-Control", "no-store");
+    return r;
+}
+
+void count(AppContext &ctx, server::SvdEvent e)
+{
+    if (ctx.metrics)
+        server::observe_svd(*ctx.metrics, e);
+}
+
+Response rate_limited(int64_t retry_after)
+{
+    Response r = http::error(429, http::code::rate_limited, "Too many requests.");
+    r.add_header("Retry-After", std::to_string(retry_after));
+    return r;
+}
+
+// nullopt when the pmcHex is acceptable; else the 400 to send.
+bool valid_pmc(std::string_view pmc_hex)
+{
+    if (pmc_hex.size() != 66)
+        return false;
+    auto bytes = crypto::hex_decode(pmc_hex);
+    return bytes && crypto::parse_pubkey(*bytes).ok();
+}
+
+Response register_post(AppContext &ctx, const Request &req, const PathParams &)
+{
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"userId", "pmcHex"});
+    auto user = v.string("userId", true);
+    auto pmc = v.string("pmcHex", true);
+    if (user && !valid_user_id(*user))
+        v.problem("userId", "must match ^[A-Za-z0-9_-]{1,64}$");
+    if (pmc && !valid_pmc(*pmc))
+        v.problem("pmcHex", "must be a 33-byte compressed secp256k1 public key in hex");
+    if (!v.ok())
+        return http::validation_error(details.release());
+
+    const std::string user_id(*user);
+    const std::string pmc_hex = lower(*pmc);
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto ins = db->execute("INSERT INTO svd_registrations (user_id, pmc_hex) VALUES (?, ?)", {user_id, pmc_hex});
+    if (ins)
+        return http::json(201, json_pack("{s:b,s:s}", "success", 1, "message", "PMC registered successfully."));
+    if (ins.error() != Errc::conflict)
+        return unavailable("Database");
+    auto rows = db->query("SELECT pmc_hex FROM svd_registrations WHERE user_id = ?", {user_id});
+    if (!rows)
+        return unavailable("Database");
+    if (!rows->empty() && (*rows)[0][0] && *(*rows)[0][0] == pmc_hex)
+        return http::json(200, json_pack("{s:b,s:s}", "success", 1, "message", "PMC registered successfully."));
+    return http::error(409, http::code::duplicate_pmc, "This user already has a registered key.");
+}
+
+Response register_put(AppContext &ctx, const Request &req, const PathParams &)
+{
+    auto auth = app::check_jwt(ctx, req);
+    if (auth.error)
+        return *auth.error;
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"pmcHex"});
+    auto pmc = v.string("pmcHex", true);
+    if (pmc && !valid_pmc(*pmc))
+        v.problem("pmcHex", "must be a 33-byte compressed secp256k1 public key in hex");
+    if (!v.ok())
+        return http::validation_error(details.release());
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto upd = db->execute("UPDATE svd_registrations SET pmc_hex = ?, version = version + 1 WHERE user_id = ?",
+                           {lower(*pmc), auth.subject->user_id});
+    if (!upd)
+        return unavailable("Database");
+    if (*upd == 0) {
+        // Same key again updates nothing but the row may exist.
+        auto rows = db->query("SELECT 1 FROM svd_registrations WHERE user_id = ?", {auth.subject->user_id});
+        if (!rows)
+            return unavailable("Database");
+        if (rows->empty())
+            return http::error(404, http::code::not_found, "No key is registered for this user.");
+    }
+    return http::json(200, json_pack("{s:b,s:s}", "success", 1, "message", "PMC replaced."));
+}
+
+std::string challenge_key(const crypto::Hash256 &mhash) { return "svdc:" + crypto::hex_encode(mhash); }
+std::string replay_key(const crypto::Hash256 &mhash) { return "svdr:" + crypto::hex_encode(mhash); }
+
+Response begin(AppContext &ctx, const Request &req, const PathParams &)
+{
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"userId"});
+    auto user = v.string("userId", true);
+    if (user && !valid_user_id(*user))
+        v.problem("userId", "must match ^[A-Za-z0-9_-]{1,64}$");
+    if (!v.ok())
+        return http::validation_error(details.release());
+    const std::string user_id(*user);
+
+    store::Cache *cache = ctx.cache();
+    if (!cache)
+        return unavailable("Cache");
+    auto rl = app::rate_check(*cache, "svd-begin", user_id, ctx.cfg.svd_begin_max, ctx.cfg.svd_begin_window_ms,
+                              app::now_ms());
+    if (!rl)
+        return unavailable("Cache");
+    if (!rl->allowed)
+        return rate_limited(rl->retry_after_sec);
+
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto rows = db->query("SELECT pmc_hex FROM svd_registrations WHERE user_id = ?", {user_id});
+    if (!rows)
+        return unavailable("Database");
+    const std::string kid = ctx.kid();
+    if (kid.empty())
+        return unavailable("KMS");
+
+    uint8_t m[crypto::kSvdMessageBytes];
+    const uint64_t now = static_cast<uint64_t>(app::now_sec());
+    for (int i = 0; i < 8; ++i)
+        m[i] = static_cast<uint8_t>(now >> (56 - 8 * i));
+    randombytes_buf(m + 8, 16);
+    const crypto::Hash256 mhash = crypto::sha256(m);
+    const uint32_t ttl = static_cast<uint32_t>(ctx.cfg.svd_challenge_ttl_sec + ctx.cfg.svd_clock_skew_sec);
+    if (!cache->set(challenge_key(mhash), user_id, ttl))
+        return unavailable("Cache");
+
+    count(ctx, server::SvdEvent::begin);
+    if (ctx.metrics)
+        ctx.metrics->challenges_issued.fetch_add(1, std::memory_order_relaxed);
+    json_t *pmc = (!rows->empty() && (*rows)[0][0]) ? json_string((*rows)[0][0]->c_str()) : json_null();
+    return no_store(http::json(200, json_pack("{s:s,s:o,s:s,s:I}", "M", crypto::hex_encode(m).c_str(), "pmcHex", pmc,
+                                              "kid", kid.c_str(), "expiresIn",
+                                              json_int_t(ctx.cfg.svd_challenge_ttl_sec))));
+}
+
+Response svd_error(AppContext &ctx, server::SvdEvent e, int status, std::string_view code, std::string_view msg)
+{
+    count(ctx, e);
+    return no_store(http::error(status, code, msg));
+}
+
+Response complete(AppContext &ctx, const Request &req, const PathParams &)
+{
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"userId", "M", "signatureHex"});
+    auto user = v.string("userId", true);
+    auto m_hex = v.string("M", true);
+    auto sig_hex = v.string("signatureHex", true);
+    if (user && !valid_user_id(*user))
+        v.problem("userId", "must match ^[A-Za-z0-9_-]{1,64}$");
+    if (m_hex && (m_hex->size() != 48 || !crypto::is_hex(*m_hex)))
+        v.problem("M", "must be 48 hex characters");
+    if (sig_hex && (sig_hex->empty() || sig_hex->size() > kMaxSignatureHex || !crypto::is_hex(*sig_hex)))
+        v.problem("signatureHex", "must be non-empty hex of even length, at most 146 characters");
+    if (!v.ok())
+        return http::validation_error(details.release());
+    const std::string user_id(*user);
+    auto m = crypto::hex_decode(*m_hex);
+    auto sig = crypto::hex_decode(*sig_hex);
+    if (!m || !sig)
+        return http::error(400, http::code::validation, "Request body is invalid.");
+
+    store::Cache *cache = ctx.cache();
+    if (!cache)
+        return unavailable("Cache");
+    auto rl = app::rate_check(*cache, "svd-complete", user_id, ctx.cfg.svd_complete_max,
+                              ctx.cfg.svd_complete_window_ms, app::now_ms());
+    if (!rl)
+        return unavailable("Cache");
+    if (!rl->allowed)
+        return rate_limited(rl->retry_after_sec);
+
+    // 1. Timestamp window.
+    int64_t issued = 0;
+    for (int i = 0; i < 8; ++i)
+        issued = (issued << 8) | (*m)[i];
+    const int64_t now = app::now_sec();
+    const int64_t ttl = ctx.cfg.svd_challenge_ttl_sec, skew = ctx.cfg.svd_clock_skew_sec;
+    if (issued < now - ttl - skew || issued > now + skew)
+        return svd_error(ctx, server::SvdEvent::expired, 400, "SVD_EXPIRED", "The challenge has expired.");
+
+    // 2. Replay set, 3. challenge lookup.
+    const crypto::Hash256 mhash = crypto::sha256(*m);
+    auto replayed = cache->get(replay_key(mhash));
+    if (!replayed)
+        return unavailable("Cache");
+    if (*replayed)
+        return svd_error(ctx, server::SvdEvent::replayed, 409, "SVD_REPLAYED", "The challenge was already used.");
+    auto owner = cache->get(challenge_key(mhash));
+    if (!owner)
+        return unavailable("Cache");
+    if (!*owner)
+        return svd_error(ctx, server::SvdEvent::expired, 400, "SVD_EXPIRED", "The challenge has expired.");
+    if (**owner != user_id)
+        return svd_error(ctx, server::SvdEvent::bad_challenge, 400, "SVD_BAD_CHALLENGE",
+                         "The challenge was issued to another user.");
+
+    // 4. Registered key.
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto rows = db->query("SELECT pmc_hex FROM svd_registrations WHERE user_id = ?", {user_id});
+    if (!rows)
+        return unavailable("Database");
+    if (rows->empty() || !(*rows)[0][0])
+        return svd_error(ctx, server::SvdEvent::no_pmc, 400, "SVD_NO_PMC", "No key is registered for this user.");
+    const std::string pmc_hex = *(*rows)[0][0];
+    auto pmc_bytes = crypto::hex_decode(pmc_hex);
+    auto pmc = pmc_bytes ? crypto::parse_pubkey(*pmc_bytes) : Result<crypto::PublicKey>(Errc::bad_key);
+    if (!pmc)
+        return http::error(500, http::code::internal, "Stored key is unreadable.");
+
+    // 5. Signature against V2C = PMC + h·G; the challenge stays usable on failure.
+    auto v2c = crypto::svd_v2c(*pmc, mhash);
+    if (!v2c || !crypto::ecdsa_verify_der(*sig, mhash, *v2c))
+        return svd_error(ctx, server::SvdEvent::invalid, 401, "SVD_INVALID_SIGNATURE", "The signature is invalid.");
+
+    // 6. One-time use: the atomic add decides a race between two completes.
+    auto added = cache->add(replay_key(mhash), "1", static_cast<uint32_t>(ttl + 2 * skew));
+    if (!added)
+        return unavailable("Cache");
+    if (!*added)
+        return svd_error(ctx, server::SvdEvent::replayed, 409, "SVD_REPLAYED", "The challenge was already used.");
+    if (!cache->remove(challenge_key(mhash)))
+        log::warn("challenge delete failed; the replay set still blocks reuse");
+
+    // 7. Shared secret from the KMS, then the token.
+    kms::Client *kms = ctx.kms();
+    if (!kms)
+        return unavailable("KMS");
+    auto derived = kms->derive_secret(*m_hex, pmc_hex);
+    if (!derived)
+        return unavailable("KMS");
+    const crypto::Hash256 proof = crypto::svd_proof(user_id, mhash, derived->shared_secret);
+    const std::string jti = crypto::hex_encode(mhash);
+    const int64_t iat = app::now_sec();
+    const std::string kid = ctx.cfg.svd_kms_kid.empty() ? derived->kid : ctx.cfg.svd_kms_kid;
+    JsonPtr header(json_pack("{s:s,s:s,s:s}", "alg", "HS256", "typ", "JWT", "kid", kid.c_str()));
+    JsonPtr payload(json_pack("{s:s,s:s,s:{s:s,s:s},s:I,s:I,s:I}", "sub", user_id.c_str(), "jti", jti.c_str(), "cnf",
+                              "msha256", jti.c_str(), "svd_proof", crypto::hex_encode(proof).c_str(), "iat",
+                              json_int_t(iat), "nbf", json_int_t(iat - skew), "exp",
+                              json_int_t(iat + ctx.cfg.jwt_ttl_sec)));
+    if (!ctx.cfg.jwt_issuer.empty())
+        json_object_set_new(payload.get(), "iss", json_string(ctx.cfg.jwt_issuer.c_str()));
+    if (!ctx.cfg.jwt_audience.empty())
+        json_object_set_new(payload.get(), "aud", json_string(ctx.cfg.jwt_audience.c_str()));
+    if (ctx.cfg.jwt_secret.empty())
+        return unavailable("Token signing");
+    auto token = crypto::jwt_sign_hs256(header.get(), payload.get(), ctx.cfg.jwt_secret.bytes());
+    if (!token)
+        return http::error(500, http::code::internal, "Internal error.");
+
+    count(ctx, server::SvdEvent::complete);
+    if (ctx.metrics) {
+        ctx.metrics->jwt_success.fetch_add(1, std::memory_order_relaxed);
+        server::observe_challenge_age(*ctx.metrics, static_cast<double>(std::max<int64_t>(0, now - issued)));
+    }
+    return no_store(http::json(200, json_pack("{s:s}", "token", token->c_str())));
+}
+
+Response kid(AppContext &ctx, const Request &, const PathParams &)
+{
+    const std::string k = ctx.kid();
+    if (k.empty())
+        return unavailable("KMS");
+    Response r = http::json(200, json_pack("{s:s}", "kid", k.c_str()));
+    r.add_header("Cache-Control", "public, max-age=300");
+    return r;
+}
+
+Response canary(AppContext &ctx, const Request &, const PathParams &)
+{
+    std::string_view failed;
+    const bool ok = crypto::self_test(&failed).ok();
+    const std::string k = ctx.kid();
+    json_t *metrics = json_object();
+    if (ctx.metrics) {
+        for (size_t e = 0; e < static_cast<size_t>(server::SvdEvent::count_); ++e) {
+            const auto ev = static_cast<server::SvdEvent>(e);
+            const std::string name(server::svd_event_name(ev));
+            json_object_set_new(metrics, name.c_str(), json_integer(json_int_t(server::svd_event_count(*ctx.metrics, ev))));
+        }
+    }
+    json_t *body = json_pack("{s:b,s:s,s:o,s:I}", "ok", ok ? 1 : 0, "kid", k.c_str(), "metrics", metrics,
+                             "timestamp", json_int_t(app::now_ms()));
+    if (!ok)
+        json_object_set_new(body, "failed", json_stringn(failed.data(), failed.size()));
+    return no_store(http::json(ok ? 200 : 503, body));
+}
+
+}  // namespace
+
+void add_routes(app::AppRouter &router)
+{
+    using http::Auth;
+    router.add("POST", "/api/svd/register", register_post, Auth::none, kSvdBodyLimit, true);
+    router.add("PUT", "/api/svd/register", register_put, Auth::none, kSvdBodyLimit, true);
+    router.add("POST", "/api/svd/begin", begin, Auth::none, kSvdBodyLimit, true);
+    router.add("POST", "/api/svd/complete", complete, Auth::none, kSvdBodyLimit, true);
+    router.add("GET", "/api/svd/kid", kid, Auth::none, 0, true);
+    router.add("GET", "/api/svd/canary", canary, Auth::api_key, 0, true);
+}
+
+}  // namespace pp::svd

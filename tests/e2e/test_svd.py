@@ -1,0 +1,459 @@
+# SPDX-License-Identifier: MIT
+"""SVD passwordless login through nginx against the real service:
+patchproof-fcgi pools, MariaDB, memcached and patchproof-kms, all started here."""
+import hashlib
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+import unittest
+
+from service import ServiceStack, binary, stackmod
+import ppclient as pc
+
+
+def pinned_servers(ports_and_sockets):
+    """nginx server blocks that each reach exactly one pool."""
+    blocks = []
+    for port, sock in ports_and_sockets:
+        blocks.append(f'''
+    server {{
+        listen 127.0.0.1:{port};
+        include {stackmod.NGINX_DIR}/json-errors.conf;
+        location / {{
+            fastcgi_pass unix:{sock};
+            include {stackmod.NGINX_DIR}/fastcgi_params.patchproof;
+        }}
+    }}''')
+    return '\n'.join(blocks)
+
+
+def new_user():
+    return 'u_' + secrets.token_hex(6)
+
+
+def stale_m(age_sec):
+    ts = int(time.time()) - age_sec
+    return (ts.to_bytes(8, 'big') + os.urandom(16)).hex()
+
+
+class SvdFlow(unittest.TestCase):
+    """Behaviour of every SVD route with two pools behind one upstream."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-svd-')
+        cls.pool_ports = [stackmod.free_port(), stackmod.free_port()]
+        svc = ServiceStack(cls.tmp.name, pools=2, workers=2,
+                           env={'SVD_BEGIN_MAX': '20', 'SVD_COMPLETE_MAX': '30'})
+        svc.extra_servers = pinned_servers(
+            [(cls.pool_ports[i], svc.pool_socket(i)) for i in range(2)])
+        cls.svc = svc.start()
+        cls.c = svc.client()
+        cls.pool = [pc.Client(f'http://127.0.0.1:{p}', api_key=svc.api_key) for p in cls.pool_ports]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.svc.stop()
+        cls.tmp.cleanup()
+
+    def registered(self):
+        user, priv = new_user(), pc.random_privkey()
+        st, _, body = self.c.svd_register(user, pc.pubkey_hex(priv))
+        self.assertEqual(st, 201, body)
+        return user, priv
+
+    def assertError(self, resp, status, code):
+        st, hdrs, body = resp
+        self.assertEqual(st, status, body)
+        self.assertIsInstance(body, dict, body)
+        self.assertEqual(body.get('error'), code, body)
+        self.assertEqual(body.get('code'), code, body)
+        self.assertEqual(body.get('status'), status, body)
+        self.assertIsInstance(body.get('message'), str)
+        if 'details' in body:
+            self.assertIsInstance(body['details'], list)
+        self.assertTrue(hdrs.get('x-request-id'), hdrs)
+
+    def stored_pmc(self, user):
+        return self.svc.st.sql(f"SELECT pmc_hex FROM svd_registrations WHERE user_id='{user}'",
+                               database='patchproof').strip()
+
+    # -- health
+    def test_health_endpoints(self):
+        st, hdrs, body = self.c.call('GET', '/__ping', key=False)
+        self.assertEqual((st, body), (200, 'pong'))
+        st, _, body = self.c.call('GET', '/health', key=False)
+        self.assertEqual((st, body), (200, {'status': 'ok'}))
+        st, _, body = self.c.call('GET', '/ready', key=False)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body, {'ready': True, 'checks': {'db': 'ok', 'cache': 'ok', 'kms': 'ok'}})
+        self.assertError(self.c.call('GET', '/nope', key=False), 404, 'NOT_FOUND')
+
+    # -- register
+    def test_register_rules(self):
+        user, priv = new_user(), pc.random_privkey()
+        pmc = pc.pubkey_hex(priv)
+        st, _, body = self.c.svd_register(user, pmc.upper())
+        self.assertEqual((st, body), (201, {'success': True, 'message': 'PMC registered successfully.'}))
+        st, _, body = self.c.svd_register(user, pmc)
+        self.assertEqual((st, body), (200, {'success': True, 'message': 'PMC registered successfully.'}))
+        self.assertError(self.c.svd_register(user, pc.pubkey_hex(pc.random_privkey())), 409, 'DUPLICATE_PMC')
+        self.assertEqual(self.stored_pmc(user), pmc)
+
+    def test_bad_input_changes_nothing(self):
+        user = new_user()
+        good = pc.pubkey_hex(pc.random_privkey())
+        point = pc.pubkey_point(pc.random_privkey())
+        uncompressed = '04' + point[0].to_bytes(32, 'big').hex() + point[1].to_bytes(32, 'big').hex()
+        off_curve = '02' + '00' * 31 + '05'
+        cases = [
+            ('malformed', None, '{"userId":'),
+            ('wrong type', {'userId': 5, 'pmcHex': good}, None),
+            ('unknown field', {'userId': user, 'pmcHex': good, 'extra': 1}, None),
+            ('missing field', {'userId': user}, None),
+            ('bad hex', {'userId': user, 'pmcHex': 'zz' * 33}, None),
+            ('uncompressed', {'userId': user, 'pmcHex': uncompressed}, None),
+            ('off curve', {'userId': user, 'pmcHex': off_curve}, None),
+            ('bad user id', {'userId': 'a b', 'pmcHex': good}, None),
+            ('long user id', {'userId': 'a' * 65, 'pmcHex': good}, None),
+            ('array body', [user], None),
+        ]
+        for name, body, raw in cases:
+            with self.subTest(name):
+                if raw is not None:
+                    resp = self.c.call('POST', '/api/svd/register', raw=raw)
+                else:
+                    resp = self.c.call('POST', '/api/svd/register', body)
+                self.assertError(resp, 400, 'VALIDATION_ERROR')
+        self.assertEqual(self.stored_pmc(user), '')
+        self.assertError(self.c.call('POST', '/api/svd/register', raw='{}', content_type='text/plain'),
+                         415, 'UNSUPPORTED_MEDIA_TYPE')
+        self.assertError(self.c.call('POST', '/api/svd/register', raw='{}', content_type=None),
+                         415, 'UNSUPPORTED_MEDIA_TYPE')
+        st, _, _ = self.c.call('POST', '/api/svd/register', {'userId': user, 'pmcHex': good},
+                               content_type='Application/JSON; charset=UTF-8')
+        self.assertEqual(st, 201)
+        # nginx caps SVD bodies at 8 KiB and answers in the JSON shape.
+        self.assertError(self.c.call('POST', '/api/svd/begin', raw='{"userId":"' + 'a' * 9000 + '"}'),
+                         413, 'PAYLOAD_TOO_LARGE')
+        for name, body in [('begin unknown field', {'userId': user, 'x': 1}),
+                           ('complete bad M', {'userId': user, 'M': 'ab', 'signatureHex': '30'}),
+                           ('complete odd sig', {'userId': user, 'M': '00' * 24, 'signatureHex': 'abc'}),
+                           ('complete empty sig', {'userId': user, 'M': '00' * 24, 'signatureHex': ''}),
+                           ('complete long sig', {'userId': user, 'M': '00' * 24, 'signatureHex': '30' * 74})]:
+            with self.subTest(name):
+                path = '/api/svd/begin' if 'begin' in name else '/api/svd/complete'
+                self.assertError(self.c.call('POST', path, body), 400, 'VALIDATION_ERROR')
+
+    # -- the whole login
+    def test_login_and_jwt_claims(self):
+        user, priv = self.registered()
+        st, hdrs, begin = self.c.svd_begin(user)
+        self.assertEqual(st, 200, begin)
+        self.assertEqual(hdrs.get('cache-control'), 'no-store')
+        self.assertEqual(set(begin), {'M', 'pmcHex', 'kid', 'expiresIn'})
+        self.assertRegex(begin['M'], r'^[0-9a-f]{48}$')
+        self.assertEqual(begin['pmcHex'], pc.pubkey_hex(priv))
+        self.assertEqual(begin['expiresIn'], 180)
+        self.assertLessEqual(abs(int(begin['M'][:16], 16) - time.time()), 5)
+        m = begin['M']
+        st, hdrs, body = self.c.svd_complete(user, m, pc.svd_sign(priv, m))
+        self.assertEqual(st, 200, body)
+        self.assertEqual(hdrs.get('cache-control'), 'no-store')
+        token = body['token']
+        header, payload = pc.jwt_decode(token)[:2]
+        self.assertEqual(header, {'alg': 'HS256', 'typ': 'JWT', 'kid': begin['kid']})
+        self.assertTrue(pc.jwt_verify(token, self.svc.jwt_secret.encode()))
+        jti = hashlib.sha256(bytes.fromhex(m)).hexdigest()
+        self.assertEqual(payload['sub'], user)
+        self.assertEqual(payload['jti'], jti)
+        self.assertEqual(payload['cnf']['msha256'], jti)
+        # svd_proof from the client's side of the ECDH with the KMS svd key.
+        x = pc.svd_client_shared_x(priv, self.svc.svd_pub, m)
+        pms_pub = bytes.fromhex(self.svc.svd_pub)
+        pmc = bytes.fromhex(pc.pubkey_hex(priv))
+        s = pc.hk(hashlib.sha256(pms_pub + pmc + bytes.fromhex(m)).digest(), x, b'SVD-Session')
+        self.assertEqual(payload['cnf']['svd_proof'], pc.svd_proof(user, m, s))
+        self.assertEqual(payload['nbf'], payload['iat'] - 30)
+        self.assertEqual(payload['exp'], payload['iat'] + 900)
+        self.assertLessEqual(abs(payload['iat'] - time.time()), 5)
+        self.assertEqual(set(payload), {'sub', 'jti', 'cnf', 'iat', 'nbf', 'exp'})
+        self.assertNotIn(s.hex(), token)
+        # Replay of the same completion.
+        self.assertError(self.c.svd_complete(user, m, pc.svd_sign(priv, m)), 409, 'SVD_REPLAYED')
+
+    def test_complete_error_order(self):
+        alice, apriv = self.registered()
+        bob, bpriv = self.registered()
+        # Expired timestamp.
+        m = stale_m(180 + 30 + 5)
+        self.assertError(self.c.svd_complete(alice, m, pc.svd_sign(apriv, m)), 400, 'SVD_EXPIRED')
+        # Future beyond skew.
+        m = stale_m(-60)
+        self.assertError(self.c.svd_complete(alice, m, pc.svd_sign(apriv, m)), 400, 'SVD_EXPIRED')
+        # Fresh timestamp but never issued.
+        m = stale_m(0)
+        self.assertError(self.c.svd_complete(alice, m, pc.svd_sign(apriv, m)), 400, 'SVD_EXPIRED')
+        # Issued to alice, completed by bob.
+        m = self.c.svd_begin(alice)[2]['M']
+        self.assertError(self.c.svd_complete(bob, m, pc.svd_sign(bpriv, m)), 400, 'SVD_BAD_CHALLENGE')
+        # No key registered.
+        carol = new_user()
+        m = self.c.svd_begin(carol)[2]['M']
+        self.assertIsNone(self.c.svd_begin(carol)[2]['pmcHex'])
+        self.assertError(self.c.svd_complete(carol, m, pc.svd_sign(apriv, m)), 400, 'SVD_NO_PMC')
+        # High-S, non-DER, then the wrong key, then the right key on the same challenge.
+        m = self.c.svd_begin(alice)[2]['M']
+        good = pc.svd_sign(apriv, m)
+        high = pc.high_s_variant(good)
+        high = high.hex() if isinstance(high, bytes) else high
+        self.assertNotEqual(high, good)
+        self.assertError(self.c.svd_complete(alice, m, high), 401, 'SVD_INVALID_SIGNATURE')
+        self.assertError(self.c.svd_complete(alice, m, 'ab' * 40), 401, 'SVD_INVALID_SIGNATURE')
+        self.assertError(self.c.svd_complete(alice, m, pc.svd_sign(bpriv, m)), 401, 'SVD_INVALID_SIGNATURE')
+        st, _, body = self.c.svd_complete(alice, m, good)
+        self.assertEqual(st, 200, body)
+
+    def test_several_outstanding_challenges(self):
+        user, priv = self.registered()
+        ms = [self.c.svd_begin(user)[2]['M'] for _ in range(3)]
+        self.assertEqual(len(set(ms)), 3)
+        for m in reversed(ms):
+            st, _, body = self.c.svd_complete(user, m, pc.svd_sign(priv, m))
+            self.assertEqual(st, 200, body)
+        # A stranger's begin for the same user does not cancel anyone's login.
+        m = self.c.svd_begin(user)[2]['M']
+        self.c.svd_begin(user)
+        self.assertEqual(self.c.svd_complete(user, m, pc.svd_sign(priv, m))[0], 200)
+
+    def test_key_replacement(self):
+        user, priv = self.registered()
+        new_priv = pc.random_privkey()
+        body = {'pmcHex': pc.pubkey_hex(new_priv)}
+        self.assertError(self.c.call('PUT', '/api/svd/register', body), 401, 'UNAUTHORIZED')
+        self.assertError(self.c.call('PUT', '/api/svd/register', body, headers={'Authorization': 'Bearer x.y.z'}),
+                         401, 'TOKEN_INVALID')
+        token = self.c.svd_login(user, priv)
+        # Unknown field with a valid token is a 400, and nothing changes.
+        self.assertError(self.c.call('PUT', '/api/svd/register', {**body, 'userId': user},
+                                     headers={'Authorization': 'Bearer ' + token}), 400, 'VALIDATION_ERROR')
+        self.assertEqual(self.stored_pmc(user), pc.pubkey_hex(priv))
+        st, _, resp = self.c.call('PUT', '/api/svd/register', body, headers={'Authorization': 'Bearer ' + token})
+        self.assertEqual((st, resp), (200, {'success': True, 'message': 'PMC replaced.'}))
+        m = self.c.svd_begin(user)[2]['M']
+        self.assertError(self.c.svd_complete(user, m, pc.svd_sign(priv, m)), 401, 'SVD_INVALID_SIGNATURE')
+        self.assertEqual(self.c.svd_complete(user, m, pc.svd_sign(new_priv, m))[0], 200)
+        # An expired token is told apart from an invalid one.
+        now = int(time.time())
+        old = pc.jwt_sign({'alg': 'HS256', 'typ': 'JWT'},
+                          {'sub': user, 'iat': now - 2000, 'nbf': now - 2030, 'exp': now - 1100},
+                          self.svc.jwt_secret.encode())
+        self.assertError(self.c.call('PUT', '/api/svd/register', body, headers={'Authorization': 'Bearer ' + old}),
+                         401, 'TOKEN_EXPIRED')
+        none_alg = pc.b64url_encode(b'{"alg":"none","typ":"JWT"}') + '.' + token.split('.')[1] + '.'
+        self.assertError(self.c.call('PUT', '/api/svd/register', body,
+                                     headers={'Authorization': 'Bearer ' + none_alg}), 401, 'TOKEN_INVALID')
+
+    def test_kid_and_canary(self):
+        st, hdrs, body = self.c.call('GET', '/api/svd/kid', key=False)
+        self.assertEqual(st, 200)
+        self.assertEqual(hdrs.get('cache-control'), 'public, max-age=300')
+        expect = 'svd-' + hashlib.sha256(self.svc.svd_pub.encode()).hexdigest()[:16]
+        self.assertEqual(body, {'kid': expect})
+        self.assertError(self.c.call('GET', '/api/svd/canary', key=False), 401, 'UNAUTHORIZED')
+        self.assertError(self.c.call('GET', '/api/svd/canary', headers={'x-api-key': 'wrong'}, key=False),
+                         401, 'UNAUTHORIZED')
+        st, hdrs, body = self.c.call('GET', '/api/svd/canary')
+        self.assertEqual(st, 200, body)
+        self.assertEqual(hdrs.get('cache-control'), 'no-store')
+        self.assertIs(body['ok'], True)
+        self.assertEqual(body['kid'], expect)
+        self.assertIsInstance(body['metrics'], dict)
+        self.assertLessEqual(abs(body['timestamp'] / 1000 - time.time()), 5)
+
+    def test_rate_limit_shared_by_pools(self):
+        user = new_user()
+        statuses = []
+        for i in range(21):
+            st, hdrs, body = self.pool[i % 2].svd_begin(user)
+            statuses.append(st)
+        self.assertEqual(statuses[:20], [200] * 20)
+        self.assertEqual(statuses[20], 429)
+        self.assertError((st, hdrs, body), 429, 'RATE_LIMITED')
+        self.assertGreaterEqual(int(hdrs['retry-after']), 1)
+
+    def test_replay_on_other_pool(self):
+        user, priv = self.registered()
+        m = self.pool[0].svd_begin(user)[2]['M']
+        sig = pc.svd_sign(priv, m)
+        self.assertEqual(self.pool[1].svd_complete(user, m, sig)[0], 200)
+        self.assertError(self.pool[0].svd_complete(user, m, sig), 409, 'SVD_REPLAYED')
+
+    def test_metrics(self):
+        st, hdrs, text = self.c.call('GET', '/metrics', key=False)
+        self.assertEqual(st, 200)
+        self.assertTrue(hdrs['content-type'].startswith('text/plain'))
+        for fam in ('pp_http_requests_total', 'pp_http_request_duration_seconds', 'pp_svd_events_total',
+                    'pp_svd_challenge_age_seconds', 'pp_jobs', 'pp_utxo_pool'):
+            self.assertIn(f'# HELP {fam} ', text)
+            self.assertIn(f'# TYPE {fam} ', text)
+        self.assertNotIn('pp_jwt_success_total', text)
+        self.assertError(self.c.call('GET', '/internal/metrics', key=False), 401, 'UNAUTHORIZED')
+        user, priv = self.registered()
+        self.c.svd_login(user, priv)
+        st, _, text = self.c.call('GET', '/internal/metrics')
+        self.assertEqual(st, 200)
+        self.assertRegex(text, r'pp_jwt_success_total [1-9]')
+        self.assertRegex(text, r'pp_svd_events_total\{event="complete",kid="svd-[0-9a-f]{16}",sha="e2e"\} [1-9]')
+        self.assertIn('pp_http_requests_total{route="POST /api/svd/complete",status="200"}', text)
+
+    def test_cors(self):
+        st, hdrs, _ = self.c.call('OPTIONS', '/api/svd/begin', key=False,
+                                  headers={'Origin': 'https://evil.example'})
+        self.assertEqual(st, 403)
+        self.assertNotIn('access-control-allow-origin', hdrs)
+
+
+    def test_z_logs_hold_no_secrets(self):
+        # Runs last (alphabetical): one more full login, then read every log.
+        user, priv = self.registered()
+        pmc = pc.pubkey_hex(priv)
+        m = self.c.svd_begin(user)[2]['M']
+        sig = pc.svd_sign(priv, m)
+        token = self.c.svd_complete(user, m, sig)[2]['token']
+        self.c.call('PUT', '/api/svd/register', {'pmcHex': pmc}, headers={'Authorization': 'Bearer ' + token})
+        self.c.call('GET', '/api/svd/canary')
+        time.sleep(0.3)
+        logs = self.svc.all_logs()
+        self.assertIn('fcgi0', logs)
+        self.assertIn('"route":"/api/svd/complete"', ''.join(logs.values()))
+        forbidden = {'api key': self.svc.api_key, 'jwt secret': self.svc.jwt_secret,
+                     'kms key': self.svc.kms_api_key, 'kms master key': self.svc.kms_master_key,
+                     'token': token, 'token signature': token.split('.')[2], 'M': m, 'signature': sig,
+                     'pmcHex': pmc, 'jti': hashlib.sha256(bytes.fromhex(m)).hexdigest()}
+        for name, text in logs.items():
+            for what, value in forbidden.items():
+                with self.subTest(log=name, secret=what):
+                    self.assertNotIn(value.lower(), text.lower())
+
+
+class Faults(unittest.TestCase):
+    """Dependencies going away and coming back; workers dying."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-faults-')
+        cls.svc = ServiceStack(cls.tmp.name, pools=1, workers=2).start()
+        cls.c = cls.svc.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.svc.stop()
+        cls.tmp.cleanup()
+
+    def eventually(self, fn, timeout=10):
+        deadline = time.time() + timeout
+        while True:
+            result = fn()
+            if result or time.time() > deadline:
+                return result
+            time.sleep(0.2)
+
+    def ready_checks(self):
+        st, _, body = self.c.call('GET', '/ready', key=False)
+        return st, body.get('checks') if isinstance(body, dict) else body
+
+    def test_memcached_down_and_back(self):
+        st = self.svc.st
+        st.stop('mc1')
+        code, _, body = self.c.svd_begin(new_user())
+        self.assertEqual((code, body.get('code')), (503, 'SERVICE_UNAVAILABLE'))
+        user, priv = new_user(), pc.random_privkey()
+        m = stale_m(0)
+        code, _, body = self.c.svd_complete(user, m, pc.svd_sign(priv, m))
+        self.assertEqual(code, 503)  # never a login without the replay check
+        self.assertEqual(self.ready_checks(), (503, {'db': 'ok', 'cache': 'fail', 'kms': 'ok'}))
+        st.restart('mc1')
+        self.assertTrue(self.eventually(lambda: self.c.svd_begin(new_user())[0] == 200))
+        self.assertEqual(self.ready_checks()[0], 200)
+
+    def test_mariadb_down_and_back(self):
+        st = self.svc.st
+        st.stop('mariadb')
+        code, _, body = self.c.svd_register(new_user(), pc.pubkey_hex(pc.random_privkey()))
+        self.assertEqual((code, body.get('code')), (503, 'SERVICE_UNAVAILABLE'))
+        self.assertEqual(self.ready_checks(), (503, {'db': 'fail', 'cache': 'ok', 'kms': 'ok'}))
+        st.restart('mariadb')
+        user, priv = new_user(), pc.random_privkey()
+        self.assertTrue(self.eventually(lambda: self.c.svd_register(user, pc.pubkey_hex(priv))[0] in (200, 201)))
+        self.assertEqual(self.c.svd_login(user, priv).count('.'), 2)
+
+    def test_kms_down_and_back(self):
+        st = self.svc.st
+        user, priv = new_user(), pc.random_privkey()
+        self.assertEqual(self.c.svd_register(user, pc.pubkey_hex(priv))[0], 201)
+        m = self.c.svd_begin(user)[2]['M']
+        st.stop('kms')
+        code, _, body = self.c.svd_complete(user, m, pc.svd_sign(priv, m))
+        self.assertEqual((code, body.get('code')), (503, 'SERVICE_UNAVAILABLE'))
+        self.assertEqual(self.ready_checks()[0], 503)
+        st.restart('kms')
+        self.assertTrue(self.eventually(lambda: self.ready_checks()[0] == 200))
+        self.assertEqual(self.c.svd_login(user, priv).count('.'), 2)
+
+    def test_worker_killed_is_replaced(self):
+        master = self.svc.st.pid('fcgi0')
+        def workers():
+            with open(f'/proc/{master}/task/{master}/children') as f:
+                return [int(p) for p in f.read().split()]
+        before = workers()
+        self.assertEqual(len(before), 2)
+        os.kill(before[0], 9)
+        for _ in range(20):
+            self.assertEqual(self.c.call('GET', '/health', key=False)[0], 200)
+        self.assertTrue(self.eventually(lambda: len(workers()) == 2 and before[0] not in workers()))
+
+    def test_z_master_killed_leaves_no_workers(self):
+        master = self.svc.st.pid('fcgi0')
+        with open(f'/proc/{master}/task/{master}/children') as f:
+            children = [int(p) for p in f.read().split()]
+        self.svc.st.kill('fcgi0', 9)
+        def gone():
+            return all(not os.path.exists(f'/proc/{p}') or
+                       open(f'/proc/{p}/stat').read().split()[2] == 'Z' for p in children)
+        self.assertTrue(self.eventually(gone, 5))
+
+
+class ProductionStart(unittest.TestCase):
+    def run_fcgi(self, env):
+        tmp = tempfile.mkdtemp(prefix='pp-prod-')
+        full = {k: v for k, v in os.environ.items()
+                if k not in ('API_KEY', 'JWT_SECRET', 'DB_USER', 'DB_PASSWORD', 'KMS_URL', 'KMS_API_KEY')}
+        full.update(env)
+        return subprocess.run([binary('patchproof-fcgi'), '--listen', os.path.join(tmp, 's.sock'),
+                               '--workers', '1'], env=full, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=20)
+
+    def test_refuses_missing_or_short_secrets(self):
+        base = {'PATCHPROOF_ENV': 'production', 'API_KEY': 'k' * 40, 'JWT_SECRET': 's' * 40,
+                'DB_USER': 'u', 'DB_PASSWORD': 'p', 'KMS_URL': 'http://127.0.0.1:1', 'KMS_API_KEY': 'x' * 20}
+        for missing in ('API_KEY', 'JWT_SECRET', 'DB_PASSWORD', 'KMS_URL'):
+            with self.subTest(missing=missing):
+                env = dict(base)
+                del env[missing]
+                r = self.run_fcgi(env)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn(missing, r.stderr)
+                self.assertIn('production refuses to start', r.stderr)
+        env = dict(base, JWT_SECRET='short-secret')
+        r = self.run_fcgi(env)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('JWT_SECRET', r.stderr)
+        self.assertNotIn('short-secret', r.stderr)
+
+
+if __name__ == '__main__':
+    unittest.main()
