@@ -44,7 +44,7 @@ def worker_rss_kib(master_pid):
 
 def main():
     workers = int(os.environ.get('BENCH_WORKERS', str(2 * os.cpu_count())))
-    limits = {'SVD_BEGIN_MAX': '100000000', 'SVD_COMPLETE_MAX': '100000000', 'PUBLIC_API_MAX': '100000000'}
+    limits = {'SVD_BEGIN_MAX': '1000000', 'SVD_COMPLETE_MAX': '1000000', 'PUBLIC_API_MAX': '100000000'}
     with tempfile.TemporaryDirectory(prefix='pp-bench-') as tmp:
         with ServiceStack(tmp, pools=1, workers=workers, env=limits) as svc:
             print(f'stack: nginx {svc.base_url}, patchproof-fcgi x{workers} workers, '

@@ -108,7 +108,13 @@ class ServiceStack:
                               env=self.app_env(), wait_for=self.pool_socket(i))
 
     def stop(self):
+        """Stops everything; raises if any process logged a sanitizer report
+        (the ASan+UBSan build runs these same tests)."""
         self.st.stop_all()
+        reports = [name for name, text in self.all_logs().items()
+                   if 'Sanitizer' in text or 'runtime error:' in text]
+        if reports:
+            raise AssertionError('sanitizer reports in the logs of: ' + ', '.join(reports))
 
     # -- helpers for tests
     def client(self, token=None):

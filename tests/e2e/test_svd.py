@@ -56,8 +56,10 @@ class SvdFlow(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.svc.stop()
-        cls.tmp.cleanup()
+        try:
+            cls.svc.stop()
+        finally:
+            cls.tmp.cleanup()
 
     def registered(self):
         user, priv = new_user(), pc.random_privkey()
@@ -351,8 +353,10 @@ class Faults(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.svc.stop()
-        cls.tmp.cleanup()
+        try:
+            cls.svc.stop()
+        finally:
+            cls.tmp.cleanup()
 
     def eventually(self, fn, timeout=10):
         deadline = time.time() + timeout
