@@ -39,9 +39,7 @@ http::Response preflight(const config::Config &cfg, const http::Request &req, co
     const std::string_view origin = req.header("origin");
     if (!origin_allowed(cfg, origin))
         return http::error(403, http::code::forbidden, "Origin not allowed.");
-    http::Response r = http::text(204, "");
-    r.add_header("Access-Control-Allow-Origin", std::string(origin));
-    r.add_header("Vary", "Origin");
+    http::Response r = http::text(204, "");  // add_cors() adds the origin
     r.add_header("Access-Control-Allow-Methods", allow + ", OPTIONS");
     r.add_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-API-Key, X-Request-Id");
     r.add_header("Access-Control-Max-Age", "600");

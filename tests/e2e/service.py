@@ -102,10 +102,11 @@ class ServiceStack:
         self.base_url = st.base_url
         return self
 
-    def start_pool(self, i):
+    def start_pool(self, i, env=None):
+        """Pool i on its own socket; env overrides this pool's settings only."""
         self.st.start_process(f'fcgi{i}', [binary('patchproof-fcgi'), '--listen', self.pool_socket(i),
                                            '--workers', str(self.workers)],
-                              env=self.app_env(), wait_for=self.pool_socket(i))
+                              env={**self.app_env(), **(env or {})}, wait_for=self.pool_socket(i))
 
     def stop(self):
         """Stops everything; raises if any process logged a sanitizer report

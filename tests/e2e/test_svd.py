@@ -45,12 +45,18 @@ class SvdFlow(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix='pp-svd-')
-        cls.pool_ports = [stackmod.free_port(), stackmod.free_port()]
+        # Pools 0 and 1 sit behind the shared upstream; pool 2 (reached only
+        # through its own port) has a tiny per-IP limit.
+        cls.pool_ports = [stackmod.free_port() for _ in range(3)]
+        cls.previous_key = secrets.token_hex(32)
         svc = ServiceStack(cls.tmp.name, pools=2, workers=2,
-                           env={'SVD_BEGIN_MAX': '20', 'SVD_COMPLETE_MAX': '30'})
+                           env={'SVD_BEGIN_MAX': '20', 'SVD_COMPLETE_MAX': '30',
+                                'API_KEY_PREVIOUS': cls.previous_key,
+                                'CORS_ALLOWED_ORIGINS': 'https://shop.example, https://app.example'})
         svc.extra_servers = pinned_servers(
-            [(cls.pool_ports[i], svc.pool_socket(i)) for i in range(2)])
+            [(cls.pool_ports[i], svc.pool_socket(i)) for i in range(3)])
         cls.svc = svc.start()
+        svc.start_pool(2, env={'PUBLIC_API_MAX': '5', 'PUBLIC_API_WINDOW_MS': '60000'})
         cls.c = svc.client()
         cls.pool = [pc.Client(f'http://127.0.0.1:{p}', api_key=svc.api_key) for p in cls.pool_ports]
 
@@ -317,6 +323,40 @@ class SvdFlow(unittest.TestCase):
                                   headers={'Origin': 'https://evil.example'})
         self.assertEqual(st, 403)
         self.assertNotIn('access-control-allow-origin', hdrs)
+        st, hdrs, _ = self.c.call('OPTIONS', '/api/svd/begin', key=False,
+                                  headers={'Origin': 'https://app.example',
+                                           'Access-Control-Request-Method': 'POST'})
+        self.assertEqual(st, 204)
+        self.assertEqual(hdrs.get('access-control-allow-origin'), 'https://app.example')
+        self.assertIn('POST', hdrs.get('access-control-allow-methods', ''))
+        self.assertIn('authorization', hdrs.get('access-control-allow-headers', '').lower())
+        st, hdrs, _ = self.c.call('GET', '/api/svd/kid', key=False, headers={'Origin': 'https://shop.example'})
+        self.assertEqual(st, 200)
+        self.assertEqual(hdrs.get('access-control-allow-origin'), 'https://shop.example')
+        st, hdrs, _ = self.c.call('GET', '/api/svd/kid', key=False, headers={'Origin': 'https://evil.example'})
+        self.assertNotIn('access-control-allow-origin', hdrs)
+
+    def test_api_key_rotation(self):
+        st, _, body = self.c.call('GET', '/api/svd/canary', key=False, headers={'x-api-key': self.previous_key})
+        self.assertEqual(st, 200, body)
+        self.assertError(self.c.call('GET', '/api/svd/canary', key=False,
+                                     headers={'x-api-key': self.previous_key[:-1]}), 401, 'UNAUTHORIZED')
+
+    def test_per_ip_limit(self):
+        limited = self.pool[2]
+        statuses = [limited.call('GET', '/api/svd/kid', key=False)[0] for _ in range(6)]
+        self.assertIn(429, statuses)
+        resp = limited.call('GET', '/api/svd/kid', key=False)
+        self.assertError(resp, 429, 'RATE_LIMITED')
+        self.assertGreaterEqual(int(resp[1]['retry-after']), 1)
+        # Health routes are not under the public limit.
+        self.assertEqual(limited.call('GET', '/health', key=False)[0], 200)
+
+    def test_request_id_from_nginx(self):
+        _, hdrs1, _ = self.c.call('GET', '/health', key=False)
+        _, hdrs2, _ = self.c.call('GET', '/health', key=False)
+        self.assertRegex(hdrs1['x-request-id'], r'^[0-9a-f]{32}$')
+        self.assertNotEqual(hdrs1['x-request-id'], hdrs2['x-request-id'])
 
 
     def test_z_logs_hold_no_secrets(self):
@@ -452,6 +492,21 @@ class ProductionStart(unittest.TestCase):
                 self.assertNotEqual(r.returncode, 0)
                 self.assertIn(missing, r.stderr)
                 self.assertIn('production refuses to start', r.stderr)
+        # With everything present it starts, with core dumps off.
+        tmp = tempfile.mkdtemp(prefix='pp-prod-')
+        full = dict(os.environ, **base)
+        proc = subprocess.Popen([binary('patchproof-fcgi'), '--listen', os.path.join(tmp, 's.sock'),
+                                 '--workers', '1'], env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.time() + 10
+            while not os.path.exists(os.path.join(tmp, 's.sock')) and time.time() < deadline:
+                time.sleep(0.05)
+            with open(f'/proc/{proc.pid}/limits') as f:
+                core = [line for line in f if line.startswith('Max core file size')][0]
+            self.assertEqual(core.split()[4:6], ['0', '0'])
+        finally:
+            proc.terminate()
+            proc.wait(10)
         env = dict(base, JWT_SECRET='short-secret')
         r = self.run_fcgi(env)
         self.assertNotEqual(r.returncode, 0)
