@@ -157,6 +157,22 @@ const std::vector<Entry> &table()
         t.push_back(integer("SVD_COMPLETE_WINDOW_MS", &Config::svd_complete_window_ms, 1000, 86400000));
         t.push_back(integer("PUBLIC_API_MAX", &Config::public_api_max, 1, 100000000));
         t.push_back(integer("PUBLIC_API_WINDOW_MS", &Config::public_api_window_ms, 1000, 86400000));
+        t.push_back(text("CHAIN_API_URL", &Config::chain_api_url));
+        t.push_back(secret("WOC_API_KEY", &Config::woc_api_key));
+        t.push_back(integer("CHAIN_TIMEOUT_MS", &Config::chain_timeout_ms, 100, 120000));
+        t.push_back(integer("FEE_PER_KB", &Config::fee_per_kb, 0, 100000000));
+        t.push_back(text("UTXO_CHANGE_ADDRESS", &Config::utxo_change_address));
+        t.push_back(text("UTXO_CHANGE_KEY_ID", &Config::utxo_change_key_id));
+        t.push_back(integer("UTXO_LOCK_TIMEOUT_MIN", &Config::utxo_lock_timeout_min, 1, 1440));
+        t.push_back(integer("MIN_UTXO_COUNT", &Config::min_utxo_count, 0, 100000));
+        t.push_back(integer("UTXO_SPLIT_SIZE_SATS", &Config::utxo_split_size_sats, 546, 2100000000000000LL));
+        t.push_back(text("ISSUER_KEY_ID", &Config::issuer_key_id));
+        t.push_back(secret("CONTENT_MASTER_KEY", &Config::content_master_key));
+        t.push_back(integer("CLAIM_INTENT_TTL_MS", &Config::claim_intent_ttl_ms, 1000, 86400000));
+        t.push_back(integer("JOB_MAX_ATTEMPTS", &Config::job_max_attempts, 1, 100));
+        t.push_back(integer("JOB_LEASE_SEC", &Config::job_lease_sec, 2, 3600));
+        t.push_back(integer("JOB_BACKOFF_MS", &Config::job_backoff_ms, 10, 600000));
+        t.push_back(integer("WORKER_POLL_MS", &Config::worker_poll_ms, 10, 60000));
         return t;
     }();
     return entries;
@@ -230,7 +246,10 @@ Result<Config> load(const Getenv &getenv, std::string *error_line)
         need(!c.kms_api_key.empty(), "KMS_API_KEY");
         if (!missing.empty())
             return fail("production refuses to start without: " + missing);
-    } else if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32) {
+    }
+    if (!c.content_master_key.empty() && c.content_master_key.size() != 64)
+        return fail("CONTENT_MASTER_KEY must be 64 hex characters");
+    if (c.env != Env::production && !c.jwt_secret.empty() && c.jwt_secret.size() < 32) {
         return fail("JWT_SECRET must be at least 32 bytes");
     }
     return c;

@@ -79,6 +79,28 @@ struct Config {
     int64_t svd_begin_max = 20, svd_begin_window_ms = 60000;
     int64_t svd_complete_max = 30, svd_complete_window_ms = 60000;
     int64_t public_api_max = 600, public_api_window_ms = 60000;
+
+    // Chain and money (DESIGN.md §4)
+    std::string chain_api_url;             // WhatsOnChain-compatible base URL
+    SecretString woc_api_key;
+    int64_t chain_timeout_ms = 5000;
+    int64_t fee_per_kb = 500;              // satoshis; the settings table overrides it
+    std::string utxo_change_address;       // P2PKH for CHAIN_NETWORK
+    std::string utxo_change_key_id;        // KMS keyIdentifier of that address
+    int64_t utxo_lock_timeout_min = 10;
+    int64_t min_utxo_count = 10;
+    int64_t utxo_split_size_sats = 10000;
+    std::string issuer_key_id;             // empty: the KMS's newest issuer key
+
+    // Patches and POS
+    SecretString content_master_key;       // 64 hex chars (32 bytes)
+    int64_t claim_intent_ttl_ms = 180000;
+
+    // Jobs (patchproof-worker)
+    int64_t job_max_attempts = 6;
+    int64_t job_lease_sec = 30;
+    int64_t job_backoff_ms = 500;          // first retry; doubles each attempt
+    int64_t worker_poll_ms = 200;
 };
 
 using Getenv = std::function<const char *(const char *)>;

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+// Builds the one kind of transaction PatchProof broadcasts (DESIGN.md §4):
+// version 1, P2PKH funding inputs, one OP_FALSE OP_RETURN output carrying the
+// record, and P2PKH change, fee from a rate in satoshis per 1000 bytes. The
+// builder never sees a private key: it returns each input's FORKID sighash
+// (SIGHASH_ALL|FORKID, with the prevout amount) for the KMS to sign, then
+// assembles the scriptSigs from the KMS's answers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "crypto/hash.h"
+#include "crypto/tx.h"
+#include "kms/client.h"
+
+namespace pp::chain {
+
+inline constexpr uint64_t kDustLimit = 1;  // BSV relays 1-sat outputs
+
+struct FundingInput {
+    uint64_t utxo_id = 0;      // utxos.id
+    std::string txid;          // display hex
+    uint32_t vout = 0;
+    uint64_t satoshis = 0;
+    std::string key_id;        // KMS keyIdentifier, compressed pubkey hex
+    Bytes script;              // the locking script being spent (P2PKH)
+};
+
+struct BuildParams {
+    std::vector<Bytes> data_pushes;  // pushed after OP_FALSE OP_RETURN, in order
+    std::vector<FundingInput> inputs;
+    Bytes change_script;             // P2PKH of UTXO_CHANGE_ADDRESS
+    uint64_t fee_per_kb = 500;
+};
+
+struct UnsignedTx {
+    crypto::Tx tx;
+    std::vector<crypto::Hash256> sighashes;  // one per input, sign as is
+    uint64_t fee = 0;
+    std::optional<uint32_t> change_vout;     // absent when change would be dust
+    uint64_t change_satoshis = 0;
+};
+
+// Size-based fee for a transaction of this shape (rounded up, at least 1 sat
+// when fee_per_kb > 0).
+uint64_t estimate_fee(size_t inputs, size_t data_bytes, bool with_change, uint64_t fee_per_kb);
+// Total input value needed for data_bytes of pushes with one input and change.
+uint64_t required_funding(size_t data_bytes, size_t inputs, uint64_t fee_per_kb);
+
+// out_of_range when the inputs cannot pay the fee; invalid_argument for an
+// empty input list or a bad script.
+Result<UnsignedTx> build_unsigned(const BuildParams &params);
+
+// The KMS signatures, aligned with the inputs: each pubkey must equal the
+// input's key_id and each signature must verify over its sighash (else
+// Errc::verify_failed). Returns the fully signed raw transaction.
+Result<Bytes> attach_signatures(UnsignedTx &utx, std::span<const FundingInput> inputs,
+                                std::span<const kms::SignResult> signatures);
+
+}  // namespace pp::chain

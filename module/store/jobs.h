@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Job claiming and step bookkeeping for patchproof-worker (DESIGN.md §1, §4).
+// Any number of workers on any host share the jobs table: a claim is
+// SELECT … FOR UPDATE SKIP LOCKED plus a lease (lease_owner, lease_until_ms)
+// written in the same transaction; every later write is guarded by the
+// job's version, so a worker whose lease was taken over can write nothing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "store/db.h"
+
+namespace pp::store {
+
+struct Job {
+    uint64_t id = 0;
+    std::string pending_id;
+    std::string step;                       // queued | inputs_locked | signed | broadcast | done | failed
+    uint32_t attempts = 0;
+    std::optional<std::string> raw_tx, txid;
+    uint64_t version = 0;
+    // From the pending record:
+    std::string kind, uid_tag_id, record;
+    std::optional<std::string> prev_txid, claim_intent_id;
+};
+
+// The oldest ready job (not done/failed, next_attempt_ms <= now, lease
+// expired), leased to `owner` for lease_ms; nullopt when there is none.
+Result<std::optional<Job>> claim_job(Db &db, std::string_view owner, int64_t now_ms, int64_t lease_ms);
+
+// Moves the job to `step`, storing raw_tx/txid when given, extending the lease.
+// conflict when the job's version moved (the lease was lost).
+Result<void> advance_job(Db &db, Job &job, std::string_view step, const std::optional<std::string> &raw_tx,
+                         const std::optional<std::string> &txid, int64_t lease_until_ms);
+// Keeps the step, counts an attempt, releases the lease until next_attempt_ms.
+Result<void> retry_job(Db &db, Job &job, std::string_view error, int64_t next_attempt_ms);
+// Releases the lease without counting an attempt (e.g. no UTXO free yet).
+Result<void> defer_job(Db &db, Job &job, int64_t next_attempt_ms);
+
+}  // namespace pp::store
