@@ -69,13 +69,29 @@ Response rate_limited(int64_t retry_after)
     return r;
 }
 
-// nullopt when the pmcHex is acceptable; else the 400 to send.
 bool valid_pmc(std::string_view pmc_hex)
 {
     if (pmc_hex.size() != 66)
         return false;
     auto bytes = crypto::hex_decode(pmc_hex);
     return bytes && crypto::parse_pubkey(*bytes).ok();
+}
+
+// Field readers that add the contract's pattern checks to the Validator.
+std::optional<std::string_view> user_id_field(http::Validator &v)
+{
+    auto user = v.string("userId", true);
+    if (user && !valid_user_id(*user))
+        v.problem("userId", "must match ^[A-Za-z0-9_-]{1,64}$");
+    return user;
+}
+
+std::optional<std::string_view> pmc_field(http::Validator &v)
+{
+    auto pmc = v.string("pmcHex", true);
+    if (pmc && !valid_pmc(*pmc))
+        v.problem("pmcHex", "must be a 33-byte compressed secp256k1 public key in hex");
+    return pmc;
 }
 
 Response register_post(AppContext &ctx, const Request &req, const PathParams &)
@@ -86,12 +102,8 @@ Response register_post(AppContext &ctx, const Request &req, const PathParams &)
     JsonPtr details(json_array());
     http::Validator v(body.object.get(), details.get());
     v.only({"userId", "pmcHex"});
-    auto user = v.string("userId", true);
-    auto pmc = v.string("pmcHex", true);
-    if (user && !valid_user_id(*user))
-        v.problem("userId", "must match ^[A-Za-z0-9_-]{1,64}$");
-    if (pmc && !valid_pmc(*pmc))
-        v.problem("pmcHex", "must be a 33-byte compressed secp256k1 public key in hex");
+    auto user = user_id_field(v);
+    auto pmc = pmc_field(v);
     if (!v.ok())
         return http::validation_error(details.release());
 
@@ -124,9 +136,7 @@ Response register_put(AppContext &ctx, const Request &req, const PathParams &)
     JsonPtr details(json_array());
     http::Validator v(body.object.get(), details.get());
     v.only({"pmcHex"});
-    auto pmc = v.string("pmcHex", true);
-    if (pmc && !valid_pmc(*pmc))
-        v.problem("pmcHex", "must be a 33-byte compressed secp256k1 public key in hex");
+    auto pmc = pmc_field(v);
     if (!v.ok())
         return http::validation_error(details.release());
     store::Db *db = ctx.db();
@@ -136,14 +146,9 @@ Response register_put(AppContext &ctx, const Request &req, const PathParams &)
                            {lower(*pmc), auth.subject->user_id});
     if (!upd)
         return unavailable("Database");
-    if (*upd == 0) {
-        // Same key again updates nothing but the row may exist.
-        auto rows = db->query("SELECT 1 FROM svd_registrations WHERE user_id = ?", {auth.subject->user_id});
-        if (!rows)
-            return unavailable("Database");
-        if (rows->empty())
-            return http::error(404, http::code::not_found, "No key is registered for this user.");
-    }
+    // Matched rows (CLIENT_FOUND_ROWS): 0 means the registration is gone.
+    if (*upd == 0)
+        return http::error(404, http::code::not_found, "No key is registered for this user.");
     return http::json(200, json_pack("{s:b,s:s}", "success", 1, "message", "PMC replaced."));
 }
 
@@ -158,9 +163,7 @@ Response begin(AppContext &ctx, const Request &req, const PathParams &)
     JsonPtr details(json_array());
     http::Validator v(body.object.get(), details.get());
     v.only({"userId"});
-    auto user = v.string("userId", true);
-    if (user && !valid_user_id(*user))
-        v.problem("userId", "must match ^[A-Za-z0-9_-]{1,64}$");
+    auto user = user_id_field(v);
     if (!v.ok())
         return http::validation_error(details.release());
     const std::string user_id(*user);
@@ -218,11 +221,9 @@ Response complete(AppContext &ctx, const Request &req, const PathParams &)
     JsonPtr details(json_array());
     http::Validator v(body.object.get(), details.get());
     v.only({"userId", "M", "signatureHex"});
-    auto user = v.string("userId", true);
+    auto user = user_id_field(v);
     auto m_hex = v.string("M", true);
     auto sig_hex = v.string("signatureHex", true);
-    if (user && !valid_user_id(*user))
-        v.problem("userId", "must match ^[A-Za-z0-9_-]{1,64}$");
     if (m_hex && (m_hex->size() != 48 || !crypto::is_hex(*m_hex)))
         v.problem("M", "must be 48 hex characters");
     if (sig_hex && (sig_hex->empty() || sig_hex->size() > kMaxSignatureHex || !crypto::is_hex(*sig_hex)))
