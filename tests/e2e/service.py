@@ -29,6 +29,8 @@ def binary(name):
 class ServiceStack:
     """start() brings everything up; stop() (or the context manager) ends it."""
 
+    key_labels = ('svd', 'issuer')  # KMS keys made before the KMS starts
+
     def __init__(self, base_dir, pools=1, workers=2, env=None, extra_servers=''):
         self.base_dir = base_dir
         self.pools = pools
@@ -82,7 +84,7 @@ class ServiceStack:
         st.start_mariadb()
         st.start_memcached('mc1')
         os.makedirs(os.path.dirname(self.keystore), exist_ok=True)
-        for label in ('svd', 'issuer'):
+        for label in self.key_labels:
             out = subprocess.run([binary('patchproof'), 'kms', 'keygen', '--label', label,
                                   '--keystore', self.keystore],
                                  env={**os.environ, **self.kms_env()}, check=True,
