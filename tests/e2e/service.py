@@ -96,13 +96,25 @@ class ServiceStack:
         subprocess.run([binary('patchproof'), 'migrate', '--sql-dir', os.path.join(SOURCE, 'sql')],
                        env={**os.environ, **self.app_env()}, check=True,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.before_pools()
         for i in range(self.pools):
             self.start_pool(i)
         extra = {'EXTRA_SERVERS': self.extra_servers} if self.extra_servers else None
         st.start_nginx(upstreams=[self.pool_socket(i) for i in range(self.pools)],
-                       kms_upstreams=[self.kms_sock], extra=extra)
+                       kms_upstreams=[self.kms_sock], extra=extra, **self.nginx_kwargs())
         self.base_url = st.base_url
+        self.after_start()
         return self
+
+    # Hooks for stacks with more pieces (tests/e2e/chainstack.py).
+    def before_pools(self):
+        pass
+
+    def nginx_kwargs(self):
+        return {}
+
+    def after_start(self):
+        pass
 
     def start_pool(self, i, env=None):
         """Pool i on its own socket; env overrides this pool's settings only."""
