@@ -17,6 +17,7 @@ Python 3.11 standard library only.
 """
 
 import argparse
+import json
 import atexit
 import ctypes
 import ctypes.util
@@ -271,6 +272,24 @@ def kms_server_block(listen_port, upstreams):
     }}''')
 
 
+def devchain_server_block(listen_port, upstreams):
+    """patchproof-devchain's own nginx listener (the chain API for dev/tests)."""
+    servers = '\n'.join(f'        server {_upstream_addr(u)};' for u in upstreams)
+    return (f'''
+    upstream patchproof_devchain {{
+{servers}
+    }}
+    server {{
+        listen {LOOPBACK}:{int(listen_port)};
+        client_max_body_size 4m;
+        include {NGINX_DIR}/json-errors.conf;
+        location / {{
+            fastcgi_pass patchproof_devchain;
+            include {NGINX_DIR}/fastcgi_params.patchproof;
+        }}
+    }}''')
+
+
 def nginx_dev_config(base_dir, listen_port, upstreams, https_port=None,
                      cert=None, key=None, template=None, extra=None):
     """The nginx dev config for a stack rooted at base_dir.
@@ -307,6 +326,7 @@ def nginx_dev_config(base_dir, listen_port, upstreams, https_port=None,
         'UPSTREAM_SERVERS': '\n'.join(servers),
         'NGINX_DIR': NGINX_DIR,
         'KMS_SERVER': '',
+        'DEVCHAIN_SERVER': '',
         'EXTRA_SERVERS': '',
         'FASTCGI_PARAMS': '\n'.join(f'            fastcgi_param {k} {v};'
                                     for k, v in _FASTCGI_PARAMS) +
@@ -777,10 +797,11 @@ class Stack:
         return self.cert
 
     def nginx_config(self, upstreams=None, https=False, template=None, extra=None,
-                     kms_upstreams=None):
+                     kms_upstreams=None, devchain_upstreams=None):
         """The generated dev config for this stack (see nginx_dev_config).
         kms_upstreams: FastCGI addresses of patchproof-kms; adds its own
-        listener on port('kms')."""
+        listener on port('kms'). devchain_upstreams: the same for
+        patchproof-devchain, on port('devchain')."""
         cert = key = https_port = None
         if template is None and os.path.exists(DEV_TEMPLATE):
             with open(DEV_TEMPLATE) as f:
@@ -788,6 +809,10 @@ class Stack:
         if kms_upstreams:
             extra = dict(extra or {})
             extra['KMS_SERVER'] = kms_server_block(self.port('kms'), kms_upstreams)
+        if devchain_upstreams:
+            extra = dict(extra or {})
+            extra['DEVCHAIN_SERVER'] = devchain_server_block(self.port('devchain'),
+                                                             devchain_upstreams)
         if https:
             cert, key = self.make_cert()
             https_port = self.port('nginx_https')
@@ -798,7 +823,8 @@ class Stack:
                                 template=template, extra=extra)
 
     def start_nginx(self, conf_text=None, upstreams=None, https=False,
-                    template=None, name='nginx', kms_upstreams=None, extra=None):
+                    template=None, name='nginx', kms_upstreams=None, extra=None,
+                    devchain_upstreams=None):
         """nginx in the foreground (master + workers) under base_dir/nginx.
 
         conf_text: a full config (placeholders @NAME@ as in nginx_dev_config
@@ -809,7 +835,8 @@ class Stack:
             os.makedirs(os.path.join(prefix, 'tmp', sub), exist_ok=True)
         if conf_text is None:
             conf_text = self.nginx_config(upstreams, https=https, template=template,
-                                          kms_upstreams=kms_upstreams, extra=extra)
+                                          kms_upstreams=kms_upstreams, extra=extra,
+                                          devchain_upstreams=devchain_upstreams)
         else:
             if https:
                 self.make_cert()
@@ -871,6 +898,37 @@ def ensure_secrets(var_dir):
     return values
 
 
+def pool_size(cli, env):
+    """Number of entries in the UTXO pool, any status (`patchproof utxo stats`)."""
+    out = subprocess.run([cli, 'utxo', 'stats'], env={**os.environ, **env}, check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    stats = json.loads(out)
+    return sum(int(v.get('count', 0)) for v in stats.values() if isinstance(v, dict))
+
+
+def import_funding(cli, env, chain_url, funding):
+    """Adds the funding key's unspent outputs on the devchain to the pool."""
+    import urllib.request
+    url = f"{chain_url}/v1/bsv/test/address/{funding['addressTest']}/unspent"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        unspent = json.loads(r.read())
+    pub = bytes.fromhex(funding['keyIdentifier'])
+    script = '76a914' + _hash160(pub).hex() + '88ac'
+    for u in unspent:
+        subprocess.run([cli, 'utxo', 'add', '--txid', u['tx_hash'], '--vout', str(u['tx_pos']),
+                        '--satoshis', str(u['value']), '--key-id', funding['keyIdentifier'],
+                        '--script', script], env={**os.environ, **env}, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def _hash160(data):
+    # hashlib's ripemd160 depends on OpenSSL's legacy provider; the e2e
+    # client has a pure-Python one.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tests', 'e2e'))
+    import ppclient
+    return ppclient.hash160(data)
+
+
 class _Stop(Exception):
     pass
 
@@ -905,66 +963,80 @@ def cmd_run(args):
                   'MEMCACHED_SERVERS': st.memcached_servers(), **db}
         not_built = []
 
-        chain_url = None
-        devchain = st.binary('patchproof-devchain')
-        if devchain:
-            port = st.port('devchain')
-            st.start_process('devchain', [devchain, '--listen', f'{LOOPBACK}:{port}'],
-                             env={**common, 'DEVCHAIN_DATA_DIR': os.path.join(var, 'devchain')},
-                             wait_for=port)
-            chain_url = f'http://{LOOPBACK}:{port}'
-            rows.append(('patchproof-devchain', chain_url))
-        else:
-            not_built.append('patchproof-devchain')
-
-        kms_url = None
-        kms_sock = os.path.join(st.run_dir, 'kms.sock')
-        kms = st.binary('patchproof-kms')
         cli = st.binary('patchproof')
-        if kms and cli:
-            kms_dir = os.path.join(var, 'kms')
-            os.makedirs(kms_dir, mode=0o700, exist_ok=True)
-            kms_env = {'KMS_API_KEY': sec['KMS_API_KEY'], 'KMS_MASTER_KEY': sec['KMS_MASTER_KEY'],
-                       'KMS_KEYSTORE': os.path.join(kms_dir, 'keystore.json')}
-            # Dev keys are made on the first run and kept in var/kms.
-            if not os.path.exists(kms_env['KMS_KEYSTORE']):
-                for label in ('issuer', 'funding', 'change', 'svd'):
-                    subprocess.run([cli, 'kms', 'keygen', '--label', label,
-                                    '--keystore', kms_env['KMS_KEYSTORE']],
-                                   env={**os.environ, **kms_env}, check=True,
-                                   stdout=subprocess.DEVNULL)
-            st.start_process('kms', [kms, '--listen', kms_sock, '--workers', '2'],
-                             env={**common, **kms_env}, wait_for=kms_sock)
-            kms_url = f'http://{LOOPBACK}:{st.port("kms")}'
-            rows.append(('patchproof-kms', f'{kms_url} (nginx) -> {kms_sock}'))
-        else:
-            not_built.append('patchproof-kms')
-
+        kms = st.binary('patchproof-kms')
         fcgi = st.binary('patchproof-fcgi')
-        if fcgi and cli:
-            sock = os.path.join(st.run_dir, 'patchproof-fcgi.sock')
-            app_env = {**common, 'API_KEY': sec['API_KEY'], 'JWT_SECRET': sec['JWT_SECRET'],
-                       'CONTENT_MASTER_KEY': sec['CONTENT_MASTER_KEY'],
-                       'KMS_API_KEY': sec['KMS_API_KEY']}
-            if kms_url:
-                app_env['KMS_URL'] = kms_url
-            if chain_url:
-                app_env['CHAIN_API_URL'] = chain_url
-            if args.source:
-                subprocess.run([cli, 'migrate', '--sql-dir', os.path.join(args.source, 'sql')],
-                               env={**os.environ, **app_env}, check=True)
-            st.start_process('fcgi', [fcgi, '--listen', sock], env=app_env, wait_for=sock)
-            rows.append(('patchproof-fcgi', sock))
-            template = None
-            if args.nginx_template:
-                with open(args.nginx_template) as f:
-                    template = f.read()
-            st.start_nginx(upstreams=[sock], https=True, template=template,
-                           kms_upstreams=[kms_sock] if kms_url else None)
-            rows.append(('nginx', f'{st.base_url} and {st.https_url} (self-signed)'))
-        else:
-            not_built.append('patchproof-fcgi')
-            rows.append(('nginx', 'waits for patchproof-fcgi'))
+        devchain = st.binary('patchproof-devchain')
+        worker = st.binary('patchproof-worker')
+        for name, path in (('patchproof', cli), ('patchproof-kms', kms), ('patchproof-fcgi', fcgi),
+                           ('patchproof-devchain', devchain), ('patchproof-worker', worker)):
+            if not path:
+                not_built.append(name)
+        if not_built:
+            raise StackError('not built: ' + ', '.join(not_built) + ' (run make build)')
+
+        # KMS: dev keys are made on the first run and kept in var/kms.
+        kms_dir = os.path.join(var, 'kms')
+        os.makedirs(kms_dir, mode=0o700, exist_ok=True)
+        kms_env = {'KMS_API_KEY': sec['KMS_API_KEY'], 'KMS_MASTER_KEY': sec['KMS_MASTER_KEY'],
+                   'KMS_KEYSTORE': os.path.join(kms_dir, 'keystore.json')}
+        keys_file = os.path.join(kms_dir, 'keys.json')
+        if not os.path.exists(keys_file):
+            keys = {}
+            for label in ('issuer', 'funding', 'change', 'svd'):
+                out = subprocess.run([cli, 'kms', 'keygen', '--label', label,
+                                      '--keystore', kms_env['KMS_KEYSTORE']],
+                                     env={**os.environ, **kms_env}, check=True,
+                                     stdout=subprocess.PIPE, text=True).stdout
+                keys[label] = json.loads(out.strip().splitlines()[-1])
+            with open(keys_file, 'w') as f:
+                json.dump(keys, f, indent=1)  # public information only
+        with open(keys_file) as f:
+            keys = json.load(f)
+        kms_sock = os.path.join(st.run_dir, 'kms.sock')
+        st.start_process('kms', [kms, '--listen', kms_sock, '--workers', '2'],
+                         env={**common, **kms_env}, wait_for=kms_sock)
+        kms_url = f'http://{LOOPBACK}:{st.port("kms")}'
+        rows.append(('patchproof-kms', f'{kms_url} -> {kms_sock}'))
+
+        # devchain: its own database; genesis pays the KMS funding key.
+        st.create_database('patchproof_devchain')
+        chain_sock = os.path.join(st.run_dir, 'devchain.sock')
+        funding, change = keys['funding'], keys['change']
+        chain_env = {**db, 'DEVCHAIN_DB_NAME': 'patchproof_devchain', 'DEVCHAIN_NETWORK': 'test',
+                     'DEVCHAIN_GENESIS_ADDRESS': funding['addressTest'],
+                     'DEVCHAIN_GENESIS_OUTPUTS': '20', 'DEVCHAIN_GENESIS_SATS': '10000000',
+                     'DEVCHAIN_BLOCK_SEC': '10'}
+        chain_env.pop('DB_NAME', None)
+        st.start_process('devchain', [devchain, '--listen', chain_sock, '--workers', '2',
+                                      '--sql-dir', os.path.join(args.source, 'sql', 'devchain')],
+                         env=chain_env, wait_for=chain_sock)
+        chain_url = f'http://{LOOPBACK}:{st.port("devchain")}'
+        rows.append(('patchproof-devchain', f'{chain_url} -> {chain_sock} (development only)'))
+
+        app_env = {**common, 'API_KEY': sec['API_KEY'], 'JWT_SECRET': sec['JWT_SECRET'],
+                   'CONTENT_MASTER_KEY': sec['CONTENT_MASTER_KEY'], 'KMS_API_KEY': sec['KMS_API_KEY'],
+                   'KMS_URL': kms_url, 'CHAIN_API_URL': chain_url,
+                   'UTXO_CHANGE_ADDRESS': change['addressTest'], 'UTXO_CHANGE_KEY_ID': change['keyIdentifier'],
+                   'ISSUER_KEY_ID': keys['issuer']['keyIdentifier']}
+        subprocess.run([cli, 'migrate', '--sql-dir', os.path.join(args.source, 'sql')],
+                       env={**os.environ, **app_env}, check=True)
+        sock = os.path.join(st.run_dir, 'patchproof-fcgi.sock')
+        st.start_process('fcgi', [fcgi, '--listen', sock], env=app_env, wait_for=sock)
+        rows.append(('patchproof-fcgi', sock))
+        template = None
+        if args.nginx_template:
+            with open(args.nginx_template) as f:
+                template = f.read()
+        st.start_nginx(upstreams=[sock], https=True, template=template,
+                       kms_upstreams=[kms_sock], devchain_upstreams=[chain_sock])
+        rows.append(('nginx', f'{st.base_url} and {st.https_url} (self-signed)'))
+
+        # First run: the genesis outputs become the funding pool.
+        if pool_size(cli, app_env) == 0:
+            import_funding(cli, app_env, chain_url, funding)
+        st.start_process('worker', [worker, '--id', 'dev-worker'], env=app_env)
+        rows.append(('patchproof-worker', 'anchors queued records'))
 
         env_out = {
             'BASE_URL': st.base_url or '',

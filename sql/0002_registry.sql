@@ -8,8 +8,8 @@
 CREATE TABLE IF NOT EXISTS patch_state (
     uid_tag_id          VARCHAR(128) NOT NULL,
     current_txid        CHAR(64)     NOT NULL,
-    current_record      MEDIUMTEXT   NOT NULL,  -- compact sorted-key JSON, as on chain
-    record_hash         CHAR(64)     NOT NULL,  -- hex SHA-256 of current_record
+    current_record      MEDIUMTEXT   NOT NULL,  -- compact JSON exactly as on chain
+    record_hash         CHAR(64)     NOT NULL,  -- hex SHA-256 of its sorted-key form
     owner_address       VARCHAR(64)  NOT NULL,
     pending_transfer_id CHAR(32)     NULL,      -- set while a transfer is in flight
     version             INT UNSIGNED NOT NULL DEFAULT 0,
@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS pending_records (
     kind            ENUM('registration','transfer') NOT NULL,
     uid_tag_id      VARCHAR(128) NOT NULL,
     status          ENUM('pending','anchoring','confirmed','failed') NOT NULL DEFAULT 'pending',
-    record          MEDIUMTEXT   NOT NULL,      -- the record to put on chain (sorted-key JSON)
+    record          MEDIUMTEXT   NOT NULL,      -- compact JSON in the order received: the bytes on chain
     prev_txid       CHAR(64)     NULL,          -- transfers: the state they replace
     claim_intent_id CHAR(32)     NULL,          -- POS transfers
     txid            CHAR(64)     NULL,

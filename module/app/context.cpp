@@ -92,4 +92,25 @@ std::string AppContext::kid()
     return kid_cached;
 }
 
+std::string AppContext::issuer_key()
+{
+    if (!cfg.issuer_key_id.empty())
+        return cfg.issuer_key_id;
+    const int64_t now = now_sec();
+    if (!issuer_key_cached.empty() && now - issuer_key_fetched_at < 60)
+        return issuer_key_cached;
+    kms::Client *k = kms();
+    if (!k)
+        return issuer_key_cached;
+    auto keys = k->keys();
+    if (!keys)
+        return issuer_key_cached;
+    // The KMS lists keys oldest first, so the last issuer key is the newest.
+    for (const auto &key : *keys)
+        if (key.label == "issuer")
+            issuer_key_cached = key.key_identifier;
+    issuer_key_fetched_at = now;
+    return issuer_key_cached;
+}
+
 }  // namespace pp::app

@@ -32,6 +32,9 @@ struct AppContext {
 
     std::string kid_cached;
     int64_t kid_fetched_at = 0;
+    // Default-initialised so main.cpp's aggregate init needs no new fields.
+    std::string issuer_key_cached = {};
+    int64_t issuer_key_fetched_at = 0;
 
     // nullptr when the service cannot be reached right now (callers answer 503).
     store::Db *db();
@@ -41,6 +44,11 @@ struct AppContext {
     // The active SVD kid: SVD_KMS_KID, else derived from the KMS svd key
     // (cached for a minute). Empty when the KMS cannot be asked.
     std::string kid();
+
+    // The KMS keyIdentifier that signs registrations: ISSUER_KEY_ID, else the
+    // KMS's newest "issuer" key (cached for a minute, the last known one kept
+    // while the KMS is away). Empty when none is known.
+    std::string issuer_key();
 };
 
 int64_t now_sec() noexcept;

@@ -4,6 +4,8 @@
 #include "app/routes.h"
 
 #include "app/health.h"
+#include "pos/routes.h"
+#include "registry/routes.h"
 #include "svd/routes.h"
 
 namespace pp::app {
@@ -12,6 +14,8 @@ void add_all_routes(AppRouter &router)
 {
     add_health_routes(router);   // module/app/health.cpp
     svd::add_routes(router);     // module/svd/routes.cpp
+    registry::add_routes(router);  // module/registry/routes.cpp
+    pos::add_routes(router);       // module/pos/routes.cpp
 }
 
 }  // namespace pp::app

@@ -21,6 +21,12 @@
 namespace pp::chain {
 
 inline constexpr uint64_t kDustLimit = 1;  // BSV relays 1-sat outputs
+// Bytes of data pushes one transaction may carry (records are a few KiB;
+// anything near this is a bug upstream, not a record).
+inline constexpr size_t kMaxDataBytes = 1u << 20;
+// Estimated size of a signed P2PKH input's scriptSig: push(71-byte low-S DER
+// + hashtype) push(33-byte pubkey) = 1+72+1+33.
+inline constexpr size_t kSignedScriptSigBytes = 107;
 
 struct FundingInput {
     uint64_t utxo_id = 0;      // utxos.id
@@ -46,10 +52,17 @@ struct UnsignedTx {
     uint64_t change_satoshis = 0;
 };
 
+// Serialized size of a signed transaction with `inputs` P2PKH inputs, one
+// data output whose locking script is op_return_script_bytes long, and
+// optionally a P2PKH change output.
+size_t estimate_tx_size(size_t inputs, size_t op_return_script_bytes, bool with_change);
+
 // Size-based fee for a transaction of this shape (rounded up, at least 1 sat
-// when fee_per_kb > 0).
+// when fee_per_kb > 0); data_bytes is counted as one push (00 6a, push
+// opcode, data).
 uint64_t estimate_fee(size_t inputs, size_t data_bytes, bool with_change, uint64_t fee_per_kb);
 // Total input value needed for data_bytes of pushes with one input and change.
+// That is the fee with change plus a change output at the dust limit.
 uint64_t required_funding(size_t data_bytes, size_t inputs, uint64_t fee_per_kb);
 
 // out_of_range when the inputs cannot pay the fee; invalid_argument for an

@@ -5,6 +5,7 @@
 //   kms keygen --label L [--keystore PATH]
 //                                 adds a key to the KMS keystore and prints its
 //                                 public facts as one JSON line (never the key)
+//   utxo add|reap|stats           the funding pool (module/cli/utxo_cmd.h)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <sodium.h>
 
 #include "cli/migrate_cmd.h"
+#include "cli/utxo_cmd.h"
 #include "common/json.h"
 #include "crypto/base58.h"
 #include "crypto/secp256k1.h"
@@ -29,7 +31,8 @@ int usage()
                "       patchproof migrate [--sql-dir DIR]\n"
                "       patchproof kms keygen --label issuer|funding|change|svd [--keystore PATH]\n"
                "         keystore: --keystore, else $KMS_KEYSTORE, else $KMS_DATA_DIR/keystore.json\n"
-               "         master key: $KMS_MASTER_KEY (64 hex) or $KMS_PASSPHRASE\n",
+               "         master key: $KMS_MASTER_KEY (64 hex) or $KMS_PASSPHRASE\n"
+               "       patchproof utxo add|reap|stats (patchproof utxo for details)\n",
                stderr);
     return 2;
 }
@@ -137,5 +140,7 @@ int main(int argc, char **argv)
         return pp::cli::cmd_migrate(argc - 2, argv + 2);
     if (argc >= 3 && std::strcmp(argv[1], "kms") == 0 && std::strcmp(argv[2], "keygen") == 0)
         return cmd_kms_keygen(argc - 3, argv + 3);
+    if (argc >= 2 && std::strcmp(argv[1], "utxo") == 0)
+        return pp::cli::cmd_utxo(argc - 2, argv + 2);
     return usage();
 }

@@ -17,7 +17,7 @@ struct NewPending {
     std::string id;                         // random 128-bit hex (32 chars)
     std::string kind;                       // "registration" | "transfer"
     std::string uid_tag_id;
-    std::string record;                     // sorted-key compact JSON to anchor
+    std::string record;                     // compact JSON, order as received: the bytes anchored
     std::optional<std::string> prev_txid;   // transfers
     std::optional<std::string> claim_intent_id;
 };

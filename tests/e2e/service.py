@@ -42,6 +42,7 @@ class ServiceStack:
         self.jwt_secret = secrets.token_hex(32)
         self.kms_api_key = secrets.token_hex(32)
         self.kms_master_key = secrets.token_hex(32)
+        self.content_master_key = secrets.token_hex(32)
         self.keystore = os.path.join(base_dir, 'kms', 'keystore.json')
         self.kms_sock = os.path.join(self.st.run_dir, 'kms.sock')
         self.keys = {}
@@ -71,6 +72,7 @@ class ServiceStack:
             'KMS_TIMEOUT_MS': '1500',
             'KMS_RETRIES': '1',
             'CHAIN_NETWORK': 'test',
+            'CONTENT_MASTER_KEY': self.content_master_key,
             'DEPLOY_SHA': 'e2e',
         })
         env.update(self.env_overrides)

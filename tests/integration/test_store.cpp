@@ -5,14 +5,6 @@
 // duplicate keys, version guards, multi-MB values, killed connections,
 // transactions, migrations, memcached semantics, and outages of both servers
 // with transparent reconnects.
-#include <fcntl.h>
-#include <pwd.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "fixture.h"
 #include "vectors.h"  // cmocka includes
 
 #include "store/cache.h"
@@ -35,194 +28,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TestEnv {
-    std::string dir;
-    std::string db_sock, mc_sock;
-    std::string source_root = ".";
-    pid_t mariadbd = -1;
-    pid_t memcached = -1;
-    DbConfig root, app;
-};
+pp::test::Servers &g_env = pp::test::servers();
 
-TestEnv g_env;
+using pp::test::start_mariadbd;
+using pp::test::start_memcached;
+using pp::test::stop;
 
 #define assert_errc(result, expected) \
     assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
 
-bool running_as_root() { return geteuid() == 0; }
-
-std::string program(const char *name)
-{
-    for (const char *d : {"/usr/sbin/", "/usr/bin/", "/usr/local/sbin/", "/usr/local/bin/"}) {
-        std::string p = std::string(d) + name;
-        if (access(p.c_str(), X_OK) == 0) return p;
-    }
-    return name;  // let execvp search PATH
-}
-
-// fork/exec with stdout to /dev/null and stderr to err_file (or /dev/null).
-pid_t spawn(const std::vector<std::string> &argv, const std::string &err_file = "")
-{
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    // Child: die with the test even if it is SIGKILLed, so no server outlives it.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int devnull = open("/dev/null", O_RDWR);
-    int err = err_file.empty() ? devnull : open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(devnull, 0);
-    dup2(devnull, 1);
-    dup2(err >= 0 ? err : devnull, 2);
-    std::vector<char *> args;
-    for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-}
-
-int run_and_wait(const std::vector<std::string> &argv, const std::string &err_file)
-{
-    pid_t pid = spawn(argv, err_file);
-    if (pid < 0) return -1;
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-bool exited(pid_t pid)
-{
-    int status = 0;
-    return waitpid(pid, &status, WNOHANG) == pid;
-}
-
-// SIGTERM, wait up to timeout, then SIGKILL.
-void stop(pid_t *pid, int timeout_sec)
-{
-    if (*pid <= 0) return;
-    kill(*pid, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_sec);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (exited(*pid)) {
-            *pid = -1;
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(*pid, SIGKILL);
-    waitpid(*pid, nullptr, 0);
-    *pid = -1;
-}
-
-// Last resort if a test crashes out of cmocka: no server may be left running.
-void kill_children_at_exit()
-{
-    for (pid_t *p : {&g_env.mariadbd, &g_env.memcached}) {
-        if (*p > 0) {
-            kill(*p, SIGKILL);
-            waitpid(*p, nullptr, 0);
-            *p = -1;
-        }
-    }
-    if (!g_env.dir.empty()) {
-        std::error_code ec;
-        fs::remove_all(g_env.dir, ec);
-        g_env.dir.clear();
-    }
-}
-
-bool start_mariadbd()
-{
-    std::vector<std::string> argv = {
-        program("mariadbd"), "--no-defaults", "--datadir=" + g_env.dir + "/db",
-        "--socket=" + g_env.db_sock, "--skip-networking", "--pid-file=" + g_env.dir + "/mysql.pid",
-        "--log-error=" + g_env.dir + "/mysql.err", "--innodb-buffer-pool-size=32M"};
-    if (running_as_root()) argv.push_back("--user=root");
-    g_env.mariadbd = spawn(argv);
-    if (g_env.mariadbd < 0) return false;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (exited(g_env.mariadbd)) {
-            g_env.mariadbd = -1;
-            print_error("mariadbd exited early; see %s/mysql.err\n", g_env.dir.c_str());
-            return false;
-        }
-        auto db = Db::connect(g_env.root);
-        if (db) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    print_error("mariadbd did not accept connections within 30 s\n");
-    return false;
-}
-
-bool start_memcached()
-{
-    std::vector<std::string> argv = {program("memcached"), "-s", g_env.mc_sock, "-a", "0700", "-m", "16"};
-    if (running_as_root()) {
-        argv.push_back("-u");
-        argv.push_back("root");
-    }
-    g_env.memcached = spawn(argv, g_env.dir + "/mc.err");
-    if (g_env.memcached < 0) return false;
-    auto cache = Cache::connect(g_env.mc_sock);
-    if (!cache) return false;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (exited(g_env.memcached)) {
-            g_env.memcached = -1;
-            return false;
-        }
-        if (cache->ping()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-}
-
 int group_setup(void **)
 {
-    if (const char *root = std::getenv("PP_SOURCE_ROOT"); root && *root) g_env.source_root = root;
-    char tmpl[] = "/tmp/pp-store-XXXXXX";
-    if (!mkdtemp(tmpl)) return -1;
-    g_env.dir = tmpl;
-    std::atexit(kill_children_at_exit);
-    g_env.db_sock = g_env.dir + "/mysql.sock";
-    g_env.mc_sock = g_env.dir + "/mc.sock";
-
-    if (!db_library_init()) return -1;
-
-    const passwd *pw = getpwuid(geteuid());
-    std::string user = pw ? pw->pw_name : "root";
-    int rc = run_and_wait({program("mariadb-install-db"), "--no-defaults", "--auth-root-authentication-method=normal",
-                           "--datadir=" + g_env.dir + "/db", "--user=" + user},
-                          g_env.dir + "/install.err");
-    if (rc != 0) {
-        print_error("mariadb-install-db failed (%d); see %s/install.err\n", rc, g_env.dir.c_str());
-        return -1;
-    }
-
-    // With --auth-root-authentication-method=normal root@localhost has an
-    // empty password; over the socket that works for any OS user.
-    g_env.root.unix_socket = g_env.db_sock;
-    g_env.root.user = "root";
-    if (!start_mariadbd()) return -1;
-
-    auto root = Db::connect(g_env.root);
-    if (!root) return -1;
-    auto created = root->exec_script(
-        "CREATE DATABASE pp_test CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
-        "CREATE DATABASE pp_mig CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
-        "CREATE DATABASE pp_mig2 CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
-        "CREATE USER 'pp'@'localhost' IDENTIFIED BY 'test-only-password';"
-        "GRANT ALL PRIVILEGES ON pp_test.* TO 'pp'@'localhost';"
-        "GRANT ALL PRIVILEGES ON pp_mig.* TO 'pp'@'localhost';"
-        "GRANT ALL PRIVILEGES ON pp_mig2.* TO 'pp'@'localhost';");
-    if (!created) {
-        print_error("creating databases failed: mysql error %u\n", root->last_error_number());
-        return -1;
-    }
-    g_env.app.unix_socket = g_env.db_sock;
-    g_env.app.user = "pp";
-    g_env.app.password = "test-only-password";
-    g_env.app.database = "pp_test";
-
+    if (!pp::test::setup_mariadb("/tmp/pp-store-XXXXXX")) return -1;
+    if (!pp::test::create_app_databases({"pp_test", "pp_mig", "pp_mig2"})) return -1;
     if (!start_memcached()) {
         print_error("memcached did not start; see %s/mc.err\n", g_env.dir.c_str());
         return -1;
@@ -233,10 +51,7 @@ int group_setup(void **)
 
 int group_teardown(void **)
 {
-    stop(&g_env.memcached, 10);
-    stop(&g_env.mariadbd, 60);
-    db_library_end();
-    kill_children_at_exit();  // removes the temp dir
+    pp::test::teardown_servers();
     return 0;
 }
 

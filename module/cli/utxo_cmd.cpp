@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+#include "cli/utxo_cmd.h"
+
+#include <chrono>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "chain/client.h"
+#include "common/json.h"
+#include "config/config.h"
+#include "crypto/base58.h"
+#include "crypto/encoding.h"
+#include "crypto/secp256k1.h"
+#include "crypto/tx.h"
+#include "store/db.h"
+#include "store/utxo_pool.h"
+
+namespace pp::cli {
+namespace {
+
+int usage()
+{
+    std::fputs("usage: patchproof utxo add --txid T --vout N --satoshis S --key-id PUBKEY_HEX --script HEX\n"
+               "                          [--status available|unconfirmed] [--no-check] [--exclusive --confirm]\n"
+               "       patchproof utxo reap     frees locks older than UTXO_LOCK_TIMEOUT_MIN of unsigned jobs\n"
+               "       patchproof utxo stats    counts and satoshis per status, as JSON\n",
+               stderr);
+    return 2;
+}
+
+std::string_view name(Errc e) { return errc_name(e); }
+
+int fail(const char *what, Errc e)
+{
+    std::fprintf(stderr, "utxo: %s (%.*s)\n", what, static_cast<int>(name(e).size()), name(e).data());
+    return 1;
+}
+
+int print_json(json_t *j)
+{
+    JsonPtr owned(j);
+    char *text = owned ? json_dumps(owned.get(), JSON_COMPACT | JSON_PRESERVE_ORDER) : nullptr;
+    if (!text)
+        return 1;
+    std::puts(text);
+    std::free(text);
+    return 0;
+}
+
+template <typename T>
+bool parse_uint(std::string_view s, T *out)
+{
+    if (s.empty())
+        return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && p == s.data() + s.size();
+}
+
+// Heuristic for the one mistake that must never reach the pool or a log: a
+// private key (32-byte hex or WIF) pasted where the public key id belongs.
+bool looks_like_private_key(std::string_view s)
+{
+    if (s.size() == 64 && crypto::is_hex(s))
+        return true;
+    if ((s.size() == 51 || s.size() == 52) && crypto::base58check_decode(s).ok())
+        return true;
+    return false;
+}
+
+// Shared start-up for every subcommand: config from the environment, the
+// MariaDB client library, one connection.
+struct Env {
+    config::Config cfg;
+    std::optional<store::Db> db;
+};
+
+std::optional<Env> open_env()
+{
+    std::string error_line;
+    auto cfg = config::load([](const char *n) { return std::getenv(n); }, &error_line);
+    if (!cfg) {
+        std::fprintf(stderr, "utxo: %s\n", error_line.c_str());
+        return std::nullopt;
+    }
+    if (!store::db_library_init()) {
+        std::fputs("utxo: cannot initialise the MariaDB client library\n", stderr);
+        return std::nullopt;
+    }
+    store::DbConfig dc;
+    dc.host = cfg->db_host;
+    dc.port = static_cast<unsigned>(cfg->db_port);
+    dc.unix_socket = cfg->db_socket;
+    dc.user = cfg->db_user;
+    dc.password = std::string(cfg->db_password.reveal());
+    dc.database = cfg->db_name;
+    auto db = store::Db::connect(dc);
+    sodium_memzero(dc.password.data(), dc.password.size());
+    if (!db) {
+        fail("cannot connect to MariaDB", db.error());
+        return std::nullopt;
+    }
+    Env env{std::move(*cfg), std::nullopt};
+    env.db.emplace(std::move(*db));
+    return env;
+}
+
+struct AddArgs {
+    std::string txid, key_id, script_hex, status = "available";
+    std::optional<uint32_t> vout;
+    std::optional<uint64_t> satoshis;
+    bool check = true, exclusive = false, confirm = false;
+};
+
+// Confirms on chain that (txid, vout) pays exactly `satoshis` to the address
+// and is unspent. Returns an exit code, 0 when it is.
+int check_on_chain(const config::Config &cfg, const AddArgs &a, const crypto::Hash160 &pkh, bool *unconfirmed)
+{
+    if (cfg.chain_api_url.empty()) {
+        std::fputs("utxo add: CHAIN_API_URL is not set (or pass --no-check)\n", stderr);
+        return 2;
+    }
+    auto net = crypto::parse_network(cfg.chain_network);
+    if (!net)
+        return fail("CHAIN_NETWORK is not main or test", net.error());
+    chain::ChainOptions opt;
+    opt.base_url = cfg.chain_api_url;
+    opt.network = *net == crypto::Network::main ? "main" : "test";
+    opt.api_key = std::string(cfg.woc_api_key.reveal());
+    opt.timeout_ms = cfg.chain_timeout_ms;
+    auto client = chain::Client::create(std::move(opt));
+    if (!client)
+        return fail("bad chain client settings (CHAIN_API_URL)", client.error());
+    const std::string address = crypto::p2pkh_address(pkh, *net);
+    auto outs = client->unspent(address);
+    if (!outs)
+        return fail("cannot list the address's unspent outputs", outs.error());
+    for (const chain::Unspent &u : *outs) {
+        if (u.txid != a.txid || u.vout != *a.vout)
+            continue;
+        if (u.satoshis != *a.satoshis) {
+            std::fprintf(stderr, "utxo add: the chain says this output holds %llu satoshis, not %llu\n",
+                         static_cast<unsigned long long>(u.satoshis), static_cast<unsigned long long>(*a.satoshis));
+            return 1;
+        }
+        *unconfirmed = u.confirmations == 0;
+        return 0;
+    }
+    std::fprintf(stderr, "utxo add: %s:%u is not an unspent output of %s on %s\n", a.txid.c_str(), *a.vout,
+                 address.c_str(), cfg.chain_network.c_str());
+    return 1;
+}
+
+int cmd_add(int argc, char **argv)
+{
+    AddArgs a;
+    for (int i = 0; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        std::string_view value;
+        std::string_view key = arg;
+        bool inline_value = false;
+        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
+            key = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+            inline_value = true;
+        }
+        auto take = [&](std::string_view *out) {
+            if (inline_value) {
+                *out = value;
+                return true;
+            }
+            if (i + 1 >= argc)
+                return false;
+            *out = argv[++i];
+            return true;
+        };
+        std::string_view v;
+        if (key == "--no-check" && !inline_value) {
+            a.check = false;
+        } else if (key == "--exclusive" && !inline_value) {
+            a.exclusive = true;
+        } else if (key == "--confirm" && !inline_value) {
+            a.confirm = true;
+        } else if (key == "--txid" && take(&v)) {
+            a.txid = std::string(v);
+        } else if (key == "--vout" && take(&v)) {
+            uint32_t n = 0;
+            if (!parse_uint(v, &n)) {
+                std::fputs("utxo add: --vout must be an integer 0..4294967295\n", stderr);
+                return 2;
+            }
+            a.vout = n;
+        } else if (key == "--satoshis" && take(&v)) {
+            uint64_t n = 0;
+            if (!parse_uint(v, &n) || n == 0 || n > crypto::MAX_MONEY) {
+                std::fputs("utxo add: --satoshis must be an integer 1..2100000000000000\n", stderr);
+                return 2;
+            }
+            a.satoshis = n;
+        } else if (key == "--key-id" && take(&v)) {
+            if (looks_like_private_key(v)) {
+                // Wipe our copy of it in argv (ps shows it until here).
+                sodium_memzero(const_cast<char *>(v.data()), v.size());
+                std::fputs("utxo add: --key-id looks like a PRIVATE key; it was not used or stored. Pass the "
+                           "compressed public key (66 hex) the KMS uses as keyIdentifier.\n",
+                           stderr);
+                return 2;
+            }
+            a.key_id = std::string(v);
+        } else if (key == "--script" && take(&v)) {
+            a.script_hex = std::string(v);
+        } else if (key == "--status" && take(&v)) {
+            a.status = std::string(v);
+        } else {
+            return usage();
+        }
+    }
+    if (a.txid.empty() || !a.vout || !a.satoshis || a.key_id.empty() || a.script_hex.empty())
+        return usage();
+    if (a.status != "available" && a.status != "unconfirmed") {
+        std::fputs("utxo add: --status must be available or unconfirmed\n", stderr);
+        return 2;
+    }
+    if (a.exclusive && !a.confirm) {
+        std::fputs("utxo add: --exclusive marks every other available or unconfirmed pool entry spent; "
+                   "add --confirm to do that\n",
+                   stderr);
+        return 2;
+    }
+    if (a.txid.size() != 64 || !crypto::is_hex(a.txid)) {
+        std::fputs("utxo add: --txid must be 64 hex digits\n", stderr);
+        return 2;
+    }
+    for (char &c : a.txid)
+        c = static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+
+    if (!crypto::secp_init()) {
+        std::fputs("utxo add: crypto initialisation failed\n", stderr);
+        return 1;
+    }
+    crypto::PubKey33 pub{};
+    if (!crypto::hex_decode_into(pub, a.key_id) || !crypto::parse_pubkey(pub)) {
+        std::fputs("utxo add: --key-id must be a compressed public key (66 hex, 02/03 prefix, on the curve)\n",
+                   stderr);
+        return 2;
+    }
+    a.key_id = crypto::hex_encode(pub);
+    auto script = crypto::hex_decode(a.script_hex);
+    auto pkh = script ? crypto::p2pkh_script_hash(*script) : Result<crypto::Hash160>(Errc::bad_hex);
+    if (!pkh) {
+        std::fputs("utxo add: --script must be a P2PKH locking script in hex (76a914…88ac)\n", stderr);
+        return 2;
+    }
+    if (crypto::pubkey_hash(pub) != *pkh) {
+        std::fputs("utxo add: --script does not pay to --key-id (hash160 differs)\n", stderr);
+        return 2;
+    }
+    a.script_hex = crypto::hex_encode(*script);
+
+    auto env = open_env();
+    if (!env)
+        return 1;
+    bool unconfirmed = false;
+    if (a.check) {
+        if (int rc = check_on_chain(env->cfg, a, *pkh, &unconfirmed); rc != 0)
+            return rc;
+        if (unconfirmed && a.status == "available")
+            std::fputs("utxo add: note: the output is still unconfirmed on chain\n", stderr);
+    }
+
+    store::UtxoPool pool(*env->db);
+    auto id = pool.add(a.txid, *a.vout, *a.satoshis, a.key_id, a.script_hex, a.status);
+    if (!id) {
+        if (id.error() == Errc::conflict) {
+            std::fputs("utxo add: this outpoint is already in the pool\n", stderr);
+            return 1;
+        }
+        return fail("cannot add the output", id.error());
+    }
+    uint64_t others = 0;
+    if (a.exclusive) {
+        auto n = pool.mark_others_spent(*id);
+        if (!n)
+            return fail("added, but marking the other entries spent failed", n.error());
+        others = *n;
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "id", json_integer(static_cast<json_int_t>(*id)));
+    json_object_set_new(out, "txid", json_string(a.txid.c_str()));
+    json_object_set_new(out, "vout", json_integer(*a.vout));
+    json_object_set_new(out, "satoshis", json_integer(static_cast<json_int_t>(*a.satoshis)));
+    json_object_set_new(out, "keyIdentifier", json_string(a.key_id.c_str()));
+    json_object_set_new(out, "status", json_string(a.status.c_str()));
+    json_object_set_new(out, "checkedOnChain", json_boolean(a.check));
+    if (a.exclusive)
+        json_object_set_new(out, "othersMarkedSpent", json_integer(static_cast<json_int_t>(others)));
+    return print_json(out);
+}
+
+int cmd_reap(int argc, char **)
+{
+    if (argc != 0)
+        return usage();
+    auto env = open_env();
+    if (!env)
+        return 1;
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    const int64_t minutes = env->cfg.utxo_lock_timeout_min;
+    store::UtxoPool pool(*env->db);
+    auto n = pool.reap(now_ms - minutes * 60'000);
+    if (!n)
+        return fail("reap failed", n.error());
+    return print_json(json_pack("{s:I,s:I}", "freed", static_cast<json_int_t>(*n), "olderThanMinutes",
+                                static_cast<json_int_t>(minutes)));
+}
+
+int cmd_stats(int argc, char **)
+{
+    if (argc != 0)
+        return usage();
+    auto env = open_env();
+    if (!env)
+        return 1;
+    store::UtxoPool pool(*env->db);
+    auto st = pool.stats();
+    if (!st)
+        return fail("stats failed", st.error());
+    json_t *out = json_object();
+    const std::pair<const char *, const store::PoolBucket *> buckets[] = {
+        {"unconfirmed", &st->unconfirmed}, {"available", &st->available},
+        {"locked", &st->locked},           {"spent", &st->spent}};
+    for (const auto &[label, b] : buckets)
+        json_object_set_new(out, label, json_pack("{s:I,s:I}", "count", static_cast<json_int_t>(b->count),
+                                                  "satoshis", static_cast<json_int_t>(b->total_satoshis)));
+    return print_json(out);
+}
+
+}  // namespace
+
+int cmd_utxo(int argc, char **argv)
+{
+    if (argc < 1)
+        return usage();
+    const std::string_view sub = argv[0];
+    if (sub == "add")
+        return cmd_add(argc - 1, argv + 1);
+    if (sub == "reap")
+        return cmd_reap(argc - 1, argv + 1);
+    if (sub == "stats")
+        return cmd_stats(argc - 1, argv + 1);
+    return usage();
+}
+
+}  // namespace pp::cli

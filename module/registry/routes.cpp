@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: MIT
+#include "registry/routes.h"
+
+#include <sodium.h>
+
+#include "app/auth.h"
+#include "common/json.h"
+#include "crypto/base58.h"
+#include "crypto/encoding.h"
+#include "crypto/secp256k1.h"
+#include "http/body.h"
+#include "log/log.h"
+#include "registry/records.h"
+#include "store/pending.h"
+
+namespace pp::registry {
+namespace {
+
+using app::AppContext;
+using http::PathParams;
+using http::Request;
+using http::Response;
+
+constexpr size_t kBodyLimit = 1024 * 1024;
+
+Response unavailable(std::string_view what)
+{
+    return http::error(503, http::code::unavailable, std::string(what) + " unavailable.");
+}
+
+Response internal() { return http::error(500, http::code::internal, "Internal error."); }
+
+Response conflict(std::string_view msg) { return http::error(409, http::code::conflict, msg); }
+
+crypto::Network network(const AppContext &ctx)
+{
+    auto n = crypto::parse_network(ctx.cfg.chain_network);
+    return n ? *n : crypto::Network::test;  // config load already refused anything else
+}
+
+json_t *nullable(const std::optional<std::string> &s) { return s ? json_string(s->c_str()) : json_null(); }
+
+void log_event(std::string_view msg, std::string_view uid, std::string_view pending_id)
+{
+    JsonPtr f(json_pack("{s:s%,s:s%}", "uid_tag_id", uid.data(), uid.size(), "pending_id", pending_id.data(),
+                        pending_id.size()));
+    log::info(msg, f.get());
+}
+
+// The {uid} path segment, percent-decoded and checked; nullopt → 400.
+std::optional<std::string> uid_param(const PathParams &params)
+{
+    auto uid = percent_decode_segment(params.get("uid"));
+    if (!uid || !valid_uid(*uid))
+        return std::nullopt;
+    return std::move(*uid);
+}
+
+Response bad_uid()
+{
+    return http::validation_error(json_pack("[{s:s,s:s}]", "field", "uid_tag_id", "issue",
+                                            "must match ^[A-Za-z0-9._:-]{3,128}$"),
+                                  "Invalid uid_tag_id.");
+}
+
+void optional_text(http::Validator &v, const char *name, size_t max_bytes)
+{
+    auto s = v.string(name, false);
+    if (s && s->size() > max_bytes)
+        v.problem(name, "too long");
+}
+
+// ---------------------------------------------------------------- register
+
+Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
+{
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"product", "metadata", "auth"});
+    const json_t *product = v.object("product", true);
+    const json_t *metadata = v.object("metadata", true);
+    const json_t *auth = v.object("auth", true);
+
+    std::optional<std::string_view> uid, owner;
+    if (product) {
+        http::Validator pv(product, details.get(), "product");
+        pv.only({"uid_tag_id", "name", "category", "sku", "serial_number", "material"});
+        uid = pv.string("uid_tag_id", true);
+        if (uid && !valid_uid(*uid))
+            pv.problem("uid_tag_id", "must match ^[A-Za-z0-9._:-]{3,128}$");
+        for (const char *f : {"name", "category", "sku", "serial_number", "material"})
+            optional_text(pv, f, kProductFieldMaxBytes);
+    }
+    if (metadata) {
+        http::Validator mv(metadata, details.get(), "metadata");
+        mv.only({"notes", "image", "patch_location"});
+        optional_text(mv, "notes", kNotesMaxBytes);
+        optional_text(mv, "patch_location", kLocationMaxBytes);
+        auto image = mv.string("image", false);
+        if (image && !valid_http_url(*image))
+            mv.problem("image", "must be an http or https URL");
+    }
+    if (auth) {
+        http::Validator av(auth, details.get(), "auth");
+        av.only({"owner"});
+        owner = av.string("owner", true);
+        if (owner && !crypto::parse_p2pkh_address(*owner, network(ctx)))
+            av.problem("owner", "must be a P2PKH address of this network");
+    }
+    if (!v.ok())
+        return http::validation_error(details.release());
+    const std::string uid_s(*uid), owner_s(*owner);
+
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    // Cheap early answer before asking the KMS; the transaction below decides races.
+    auto state = load_patch_state(*db, uid_s);
+    if (!state)
+        return unavailable("Database");
+    if (*state)
+        return conflict("This uid_tag_id is already registered.");
+    auto pending = db->query("SELECT 1 FROM pending_records WHERE reg_lock = ?", {uid_s});
+    if (!pending)
+        return unavailable("Database");
+    if (!pending->empty())
+        return conflict("A registration of this uid_tag_id is already pending.");
+
+    // Issuer signature over SHA256(C).
+    const int64_t ts = app::now_ms();
+    auto msha = metadata_sha256(metadata);
+    if (!msha)
+        return http::error(400, http::code::validation, "Metadata cannot be canonicalised.");
+    const std::string c = issuer_message(uid_s, *msha, ts);
+    const std::string key_id = ctx.issuer_key();
+    kms::Client *kms = ctx.kms();
+    if (key_id.empty() || !kms)
+        return unavailable("Issuer signature");
+    const kms::SignRequest sreq{key_id, crypto::sha256(crypto::as_bytes(c))};
+    auto signed_ = kms->sign(std::span<const kms::SignRequest>(&sreq, 1));
+    if (!signed_ || signed_->size() != 1)
+        return unavailable("Issuer signature");
+    IssuerSignature issuer{crypto::hex_encode((*signed_)[0].der), crypto::hex_encode((*signed_)[0].pubkey)};
+    // A KMS answer that does not verify would put a "compromised" record on chain.
+    if (!verify_message_signature(c, issuer.pubkey_hex, issuer.signature_hex)) {
+        log::error("issuer signature from the KMS does not verify");
+        return unavailable("Issuer signature");
+    }
+
+    auto record = registration_record(product, metadata, owner_s, issuer, ts);
+    if (!record)
+        return internal();
+    auto encoded = encode_record(record->get());
+    if (!encoded)
+        return http::error(400, http::code::validation, "Record cannot be canonicalised.");
+
+    store::NewPending p;
+    p.id = store::random_id();
+    p.kind = "registration";
+    p.uid_tag_id = uid_s;
+    p.record = encoded->on_chain;
+    if (!db->begin())
+        return unavailable("Database");
+    auto job = store::enqueue(*db, p);
+    if (!job) {
+        (void)db->rollback();
+        return job.error() == Errc::conflict ? conflict("A registration of this uid_tag_id is already pending.")
+                                             : unavailable("Database");
+    }
+    // A pending registration confirmed between the check above and our insert
+    // leaves the uid registered: the locking read sees the latest commit.
+    auto registered = db->query("SELECT 1 FROM patch_state WHERE uid_tag_id = ? LOCK IN SHARE MODE", {uid_s});
+    if (!registered || !registered->empty()) {
+        (void)db->rollback();
+        return registered ? conflict("This uid_tag_id is already registered.") : unavailable("Database");
+    }
+    if (!db->commit()) {
+        (void)db->rollback();
+        return unavailable("Database");
+    }
+    log_event("patch registration queued", uid_s, p.id);
+    return http::json(202, json_pack("{s:s,s:I,s:s,s:s}", "message", "Queued for broadcast", "jobId",
+                                     json_int_t(*job), "uid_tag_id", uid_s.c_str(), "pendingId", p.id.c_str()));
+}
+
+// ---------------------------------------------------------------- pending
+
+Response pending_view(AppContext &ctx, const PathParams &params, std::string_view kind)
+{
+    const std::string_view id = params.get("id");
+    if (!valid_id32(id))
+        return http::validation_error(json_pack("[{s:s,s:s}]", "field", "id", "issue", "must be 32 hex characters"),
+                                      "Invalid pending id.");
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto v = store::find_pending(*db, lower(id), kind);
+    if (!v)
+        return v.error() == Errc::not_found ? http::error(404, http::code::not_found, "No such pending record.")
+                                            : unavailable("Database");
+    JsonPtr out(json_pack("{s:s,s:s,s:s,s:o}", "id", v->id.c_str(), "uid_tag_id", v->uid_tag_id.c_str(), "status",
+                          v->status.c_str(), "txid", nullable(v->txid)));
+    if (kind == "registration") {
+        const std::string url = "/v1/patches/verify/" + v->uid_tag_id;
+        json_object_set_new(out.get(), "certificateUrl",
+                            v->status == "confirmed" ? json_string(url.c_str()) : json_null());
+    }
+    json_object_set_new(out.get(), "error", nullable(v->error));
+    json_object_set_new(out.get(), "created_at", json_string(v->created_at.c_str()));
+    json_object_set_new(out.get(), "updated_at", json_string(v->updated_at.c_str()));
+    return http::json(200, out.release());
+}
+
+Response pending_registration(AppContext &ctx, const Request &, const PathParams &params)
+{
+    return pending_view(ctx, params, "registration");
+}
+
+Response pending_transfer(AppContext &ctx, const Request &, const PathParams &params)
+{
+    return pending_view(ctx, params, "transfer");
+}
+
+// ---------------------------------------------------------------- verify
+
+Response verify(AppContext &ctx, const Request &, const PathParams &params)
+{
+    auto uid = uid_param(params);
+    if (!uid)
+        return bad_uid();
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto state = load_patch_state(*db, *uid);
+    if (!state)
+        return unavailable("Database");
+    if (!*state)
+        return http::error(404, http::code::not_found, "No patch with this uid_tag_id.");
+    const PatchState &s = **state;
+    json_error_t jerr;
+    JsonPtr record(json_loadb(s.current_record.data(), s.current_record.size(), JSON_REJECT_DUPLICATES, &jerr));
+    if (!json_is_object(record.get())) {
+        log::error("stored record does not parse");
+        return internal();
+    }
+    const bool authentic = verify_issuer_signature(record.get()).ok();
+    // The hash of the record we answer with, so a client can check the two agree.
+    auto hash = record_hash(record.get());
+    if (!hash)
+        return internal();
+    return http::json(200, json_pack("{s:s,s:O,s:{s:b,s:s,s:s,s:s,s:n}}", "status",
+                                     authentic ? "authentic" : "compromised", "record", record.get(),
+                                     "verificationDetails", "issuerSignatureValid", authentic ? 1 : 0, "onChainTxid",
+                                     s.current_txid.c_str(), "owner", s.owner_address.c_str(), "recordHash",
+                                     hash->c_str(), "anchor"));
+}
+
+// ---------------------------------------------------------------- transfer
+
+Response transfer(AppContext &ctx, const Request &req, const PathParams &params)
+{
+    // The API key was checked by the pipeline; the JWT comes next, before the body.
+    auto who = app::check_jwt(ctx, req);
+    if (who.error)
+        return *who.error;
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"newOwnerAddress", "currentOwnerPubKey", "currentOwnerSignature"});
+    auto new_owner = v.string("newOwnerAddress", true);
+    auto pub = v.string("currentOwnerPubKey", true);
+    auto sig = v.string("currentOwnerSignature", true);
+    const crypto::Network net = network(ctx);
+    if (new_owner && !crypto::parse_p2pkh_address(*new_owner, net))
+        v.problem("newOwnerAddress", "must be a P2PKH address of this network");
+    if (pub && !address_of_pubkey(*pub, net))
+        v.problem("currentOwnerPubKey", "must be a 33-byte compressed secp256k1 public key in hex");
+    if (sig && !valid_signature_hex(*sig))
+        v.problem("currentOwnerSignature", "must be non-empty hex of even length, at most 146 characters");
+    if (!valid_txid(params.get("txid")))
+        v.problem("txid", "must be 64 hex characters");
+    if (!v.ok())
+        return http::validation_error(details.release());
+    const std::string txid = lower(params.get("txid"));
+    const std::string new_owner_s(*new_owner), pub_s = lower(*pub), sig_s = lower(*sig);
+
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto rec = db->query("SELECT uid_tag_id FROM records WHERE txid = ?", {txid});
+    if (!rec)
+        return unavailable("Database");
+    if (rec->empty() || !(*rec)[0][0])
+        return http::error(404, http::code::not_found, "No record with this txid.");
+    const std::string uid = *(*rec)[0][0];
+    auto state = load_patch_state(*db, uid);
+    if (!state)
+        return unavailable("Database");
+    if (!*state || (*state)->current_txid != txid)
+        return conflict("This txid is not the current state of the patch.");
+    const PatchState &s = **state;
+    if (s.pending_transfer_id)
+        return conflict("A transfer of this patch is already pending.");
+
+    // Ownership and signature before the lock, so a 403 never leaves it held.
+    auto addr = address_of_pubkey(pub_s, net);
+    if (!addr || *addr != s.owner_address)
+        return http::error(403, http::code::forbidden, "The key is not the current owner's.");
+    if (!verify_message_signature(transfer_message(uid, txid, new_owner_s), pub_s, sig_s)) {
+        log_event("transfer signature mismatch", uid, "");
+        return http::error(403, http::code::forbidden, "The owner's signature is invalid.");
+    }
+
+    json_error_t jerr;
+    JsonPtr current(json_loadb(s.current_record.data(), s.current_record.size(), JSON_REJECT_DUPLICATES, &jerr));
+    OwnerTransfer t{new_owner_s, txid, pub_s, sig_s, app::now_ms()};
+    auto next = transfer_record(current.get(), t);
+    if (!next)
+        return internal();
+    auto encoded = encode_record(next->get());
+    if (!encoded)
+        return internal();
+
+    store::NewPending p;
+    p.id = store::random_id();
+    p.kind = "transfer";
+    p.uid_tag_id = uid;
+    p.record = encoded->on_chain;
+    p.prev_txid = txid;
+    if (!db->begin())
+        return unavailable("Database");
+    auto locked = lock_for_transfer(*db, s, p.id);
+    if (!locked) {
+        (void)db->rollback();
+        return locked.error() == Errc::conflict ? conflict("A transfer of this patch is already pending.")
+                                                : unavailable("Database");
+    }
+    auto job = store::enqueue(*db, p);
+    if (!job || !db->commit()) {
+        (void)db->rollback();
+        return unavailable("Database");
+    }
+    log_event("patch transfer queued", uid, p.id);
+    return http::json(202, json_pack("{s:s,s:I,s:s,s:s}", "message", "Queued for broadcast", "jobId",
+                                     json_int_t(*job), "uid_tag_id", uid.c_str(), "pendingId", p.id.c_str()));
+}
+
+// ---------------------------------------------------------------- content
+
+// CONTENT_MASTER_KEY as 32 bytes; false when it is not configured.
+bool master_key(const AppContext &ctx, crypto::Secret<32> &out)
+{
+    if (ctx.cfg.content_master_key.size() != 64)
+        return false;
+    return crypto::hex_decode_into(out.span(), ctx.cfg.content_master_key.reveal()).ok();
+}
+
+Response unlock(AppContext &ctx, const Request &req, const PathParams &params)
+{
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"ownerPubKey", "ownerSignature"});
+    auto pub = v.string("ownerPubKey", true);
+    auto sig = v.string("ownerSignature", true);
+    const crypto::Network net = network(ctx);
+    if (pub && !address_of_pubkey(*pub, net))
+        v.problem("ownerPubKey", "must be a 33-byte compressed secp256k1 public key in hex");
+    if (sig && !valid_signature_hex(*sig))
+        v.problem("ownerSignature", "must be non-empty hex of even length, at most 146 characters");
+    auto uid = uid_param(params);
+    if (!uid)
+        v.problem("uid_tag_id", "must match ^[A-Za-z0-9._:-]{3,128}$");
+    if (!v.ok())
+        return http::validation_error(details.release());
+
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto state = load_patch_state(*db, *uid);
+    if (!state)
+        return unavailable("Database");
+    if (!*state)
+        return http::error(404, http::code::not_found, "No patch with this uid_tag_id.");
+    const PatchState &s = **state;
+    auto addr = address_of_pubkey(*pub, net);
+    if (!addr || *addr != s.owner_address)
+        return http::error(403, http::code::forbidden, "The key is not the current owner's.");
+    if (!verify_message_signature(unlock_message(*uid, s.current_txid), lower(*pub), lower(*sig)))
+        return http::error(403, http::code::forbidden, "The owner's signature is invalid.");
+
+    auto rows = db->query("SELECT nonce, ciphertext FROM patch_content WHERE uid_tag_id = ?", {*uid});
+    if (!rows)
+        return unavailable("Database");
+    JsonPtr out(json_pack("{s:b,s:s,s:s}", "authorized", 1, "uid_tag_id", uid->c_str(), "txid",
+                          s.current_txid.c_str()));
+    if (!rows->empty() && (*rows)[0][0] && (*rows)[0][1]) {
+        crypto::Secret<32> master;
+        if (!master_key(ctx, master))
+            return unavailable("Content decryption");
+        const std::string &nonce = *(*rows)[0][0];
+        const std::string &ct = *(*rows)[0][1];
+        auto plain = open_content(master.span(), *uid, crypto::as_bytes(nonce), crypto::as_bytes(ct));
+        if (!plain) {
+            log::error("stored content does not decrypt");
+            return internal();
+        }
+        json_object_set_new(out.get(), "content", json_stringn(plain->data(), plain->size()));
+        sodium_memzero(plain->data(), plain->size());
+    }
+    Response r = http::json(200, out.release());
+    r.add_header("Cache-Control", "no-store");
+    return r;
+}
+
+Response put_content(AppContext &ctx, const Request &req, const PathParams &params)
+{
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"content"});
+    auto content = v.string("content", true);
+    if (content && content->size() > kContentMaxBytes)
+        v.problem("content", "must be at most 65536 bytes of UTF-8");
+    auto uid = uid_param(params);
+    if (!uid)
+        v.problem("uid_tag_id", "must match ^[A-Za-z0-9._:-]{3,128}$");
+    if (!v.ok())
+        return http::validation_error(details.release());
+
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto state = load_patch_state(*db, *uid);
+    if (!state)
+        return unavailable("Database");
+    if (!*state)
+        return http::error(404, http::code::not_found, "No patch with this uid_tag_id.");
+    crypto::Secret<32> master;
+    if (!master_key(ctx, master))
+        return unavailable("Content encryption");
+    const SealedContent sealed = seal_content(master.span(), *uid, *content);
+    const std::string_view nonce(reinterpret_cast<const char *>(sealed.nonce.data()), sealed.nonce.size());
+    const std::string_view ct(reinterpret_cast<const char *>(sealed.ciphertext.data()), sealed.ciphertext.size());
+    auto up = db->execute(
+        "INSERT INTO patch_content (uid_tag_id, nonce, ciphertext, bytes) VALUES (?, ?, ?, ?) "
+        "ON DUPLICATE KEY UPDATE nonce = VALUES(nonce), ciphertext = VALUES(ciphertext), bytes = VALUES(bytes)",
+        {*uid, nonce, ct, int64_t(content->size())});
+    if (!up)
+        return unavailable("Database");
+    return http::json(200, json_pack("{s:s,s:b,s:I}", "uid_tag_id", uid->c_str(), "stored", 1, "bytes",
+                                     json_int_t(content->size())));
+}
+
+}  // namespace
+
+Result<std::optional<PatchState>> load_patch_state(store::Db &db, std::string_view uid)
+{
+    auto rows = db.query(
+        "SELECT uid_tag_id, current_txid, current_record, record_hash, owner_address, pending_transfer_id, version "
+        "FROM patch_state WHERE uid_tag_id = ?",
+        {uid});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<PatchState>();
+    const store::Row &r = (*rows)[0];
+    PatchState s;
+    s.uid_tag_id = r[0].value_or("");
+    s.current_txid = r[1].value_or("");
+    s.current_record = r[2].value_or("");
+    s.record_hash = r[3].value_or("");
+    s.owner_address = r[4].value_or("");
+    s.pending_transfer_id = r[5];
+    s.version = r[6] ? std::stoll(*r[6]) : 0;
+    return std::optional<PatchState>(std::move(s));
+}
+
+Result<void> lock_for_transfer(store::Db &db, const PatchState &s, std::string_view pending_id)
+{
+    auto n = db.execute(
+        "UPDATE patch_state SET pending_transfer_id = ?, version = version + 1 "
+        "WHERE uid_tag_id = ? AND current_txid = ? AND pending_transfer_id IS NULL AND version = ?",
+        {pending_id, s.uid_tag_id, s.current_txid, s.version});
+    if (!n)
+        return n.error();
+    if (*n == 0)
+        return Errc::conflict;
+    return {};
+}
+
+void add_routes(app::AppRouter &router)
+{
+    using http::Auth;
+    router.add("POST", "/v1/patches", register_patch, Auth::api_key, kBodyLimit, false);
+    router.add("GET", "/v1/patches/pending/registration/{id}", pending_registration, Auth::none, 0, true);
+    router.add("GET", "/v1/patches/pending/transfer/{id}", pending_transfer, Auth::none, 0, true);
+    router.add("GET", "/v1/patches/verify/{uid}", verify, Auth::none, 0, true);
+    router.add("POST", "/v1/patches/{txid}/transfer-ownership", transfer, Auth::api_key_and_jwt, kBodyLimit, false);
+    router.add("POST", "/v1/patches/{uid}/unlock-content", unlock, Auth::api_key, kBodyLimit, false);
+    router.add("PUT", "/v1/patches/{uid}/content", put_content, Auth::api_key, kBodyLimit, false);
+}
+
+}  // namespace pp::registry

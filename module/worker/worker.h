@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// patchproof-worker: anchors pending records on chain (DESIGN.md §1, §4).
+//
+// Any number of workers, on any host, share the jobs table (store/jobs.h).
+// A worker claims one job with a lease and runs it step by step; each step
+// is stored before the next one starts, so a worker killed at any point is
+// resumed by another from the last stored step:
+//
+//   queued         lock funding UTXOs for the job (none free: defer, no
+//                  attempt counted); pending record -> 'anchoring'.
+//   inputs_locked  build the transaction from the locked UTXOs, one KMS call
+//                  signs every input; raw hex and txid are stored BEFORE any
+//                  broadcast (inputs no longer enough: unlock, back to queued).
+//   signed         broadcast the stored bytes, never rebuilt; "already known"
+//                  or a rejected tx the chain knows by txid counts as sent.
+//   broadcast      one DB transaction: UTXOs spent, change back into the
+//                  pool, patch state and history written, pending record
+//                  (and POS intent) confirmed, job done.
+//
+// Failures are values: network errors, 5xx and rejections count an attempt
+// and retry after JOB_BACKOFF_MS·2^attempts; after JOB_MAX_ATTEMPTS the
+// pending record is failed with a short reason and its UTXOs unlocked —
+// except that a signed transaction is never abandoned while the chain
+// cannot say whether it has it, and a broadcast job is never failed (its
+// transaction is on chain; only the bookkeeping is left, retried until the
+// DB takes it). MariaDB, KMS or chain outages are logged and backed off;
+// the process never exits for them.
+//
+// Signals: SIGTERM/SIGINT finish the current step, release the lease
+// (next attempt now) and make run() return 0.
+//
+// Test hook (only when PATCHPROOF_ENV=test): PP_TEST_CRASH_AFTER_STEP=<step>
+// with step one of inputs_locked | signed | broadcast | done makes the worker
+// raise SIGKILL on itself right after that step is durably stored, so the
+// step is in the DB and nothing after it ran. Any other value is refused at
+// start-up. Outside the test environment the variable is ignored.
+//
+// Logs: one JSON line per step (job_id, pending_id, step, txid when known);
+// never a raw transaction, a signature or a credential.
+//
+// Ownership and threads: a Worker borrows the Config for its lifetime and
+// owns its Db, KMS and chain clients. Single-threaded; one per process.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "config/config.h"
+
+namespace pp::worker {
+
+struct WorkerOptions {
+    std::string id;     // lease owner; empty: "<hostname>:<pid>"
+    bool once = false;  // exit 0 as soon as no job is ready
+};
+
+// Steps after which the test hook may stop the worker.
+inline constexpr std::string_view kCrashSteps[] = {"inputs_locked", "signed", "broadcast", "done"};
+
+// The crash step requested by PP_TEST_CRASH_AFTER_STEP (value passed in),
+// or nullopt when the hook is off (not the test environment, or unset).
+// invalid_argument for an unknown step name.
+Result<std::optional<std::string>> crash_step_from_env(config::Env env, const char *value);
+
+// JOB_BACKOFF_MS·2^attempts, capped at one hour (and the shift at 2^20).
+int64_t backoff_delay_ms(int64_t base_ms, uint32_t attempts) noexcept;
+
+// hex SHA-256 of the sorted-key compact canonical JSON of `record_json`;
+// bad_json if it is not a JSON object canonical_json accepts.
+Result<std::string> record_hash_hex(std::string_view record_json);
+
+// Installs the SIGTERM/SIGINT handlers (flag only; no SA_RESTART, so sleeps
+// end early).
+void install_signal_handlers();
+bool stop_requested() noexcept;
+
+// Runs the claim loop until a stop is requested (or, with once, until no job
+// is ready). Returns the process exit code: 0 on a clean stop, 1 for a
+// configuration error found at start (named in one log line).
+int run(const config::Config &cfg, const WorkerOptions &opt);
+
+}  // namespace pp::worker

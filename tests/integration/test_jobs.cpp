@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+// Job bookkeeping (store/jobs.h) against a REAL private mariadbd with the
+// migrations applied: concurrent claims from forked processes get different
+// jobs (FOR UPDATE SKIP LOCKED), live leases hide a job, an expired lease is
+// taken over and the old owner can no longer write, retries count attempts
+// and delay, defers do not count, and the signed transaction is stored.
+// Time is passed in (now_ms), so leases and delays are tested without sleeping.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vectors.h"  // cmocka includes
+
+#include "fixture.h"
+#include "store/db.h"
+#include "store/jobs.h"
+#include "store/migrate.h"
+#include "store/pending.h"
+
+using namespace pp;
+using namespace pp::store;
+
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000'000;  // a fixed "now"; claims take the clock as an argument
+constexpr int64_t kLease = 30'000;
+
+#define assert_errc(result, expected) \
+    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
+
+Db connect_app()
+{
+    unsigned err = 0;
+    auto db = Db::connect(test::servers().app, &err);
+    if (!db) fail_msg("connect as pp failed: %s (mysql error %u)", std::string(errc_name(db.error())).c_str(), err);
+    return std::move(*db);
+}
+
+int group_setup(void **)
+{
+    if (!test::setup_mariadb("/tmp/pp-jobs-XXXXXX")) return -1;
+    if (!test::create_app_databases({"pp_jobs"})) return -1;
+    auto db = Db::connect(test::servers().app);
+    if (!db) return -1;
+    std::string detail;
+    auto m = migrate(*db, test::servers().source_root + "/sql", &detail);
+    if (!m) {
+        print_error("migrations failed: %s\n", detail.c_str());
+        return -1;
+    }
+    print_message("private mariadbd under %s, %zu migrations applied\n", test::servers().dir.c_str(),
+                  m->applied.size());
+    return 0;
+}
+
+int group_teardown(void **)
+{
+    test::teardown_servers();
+    return 0;
+}
+
+// Every test starts from empty job and pending tables.
+int clean(void **)
+{
+    Db db = connect_app();
+    if (!db.execute("DELETE FROM jobs")) return -1;
+    if (!db.execute("DELETE FROM pending_records")) return -1;
+    return 0;
+}
+
+uint64_t enqueue_one(Db &db, const std::string &uid, const char *kind = "registration",
+                     std::optional<std::string> prev = std::nullopt, std::optional<std::string> claim = std::nullopt)
+{
+    NewPending p;
+    p.id = random_id();
+    p.kind = kind;
+    p.uid_tag_id = uid;
+    p.record = "{\"auth\":{\"owner\":\"x\"},\"uid\":\"" + uid + "\"}";
+    p.prev_txid = std::move(prev);
+    p.claim_intent_id = std::move(claim);
+    assert_true(db.begin().ok());
+    auto id = enqueue(db, p);
+    assert_true(id.ok());
+    assert_true(db.commit().ok());
+    return *id;
+}
+
+Job claim_some(Db &db, std::string_view owner, int64_t now)
+{
+    auto c = claim_job(db, owner, now, kLease);
+    assert_true(c.ok());
+    assert_true(c->has_value());
+    return std::move(**c);
+}
+
+void assert_none(Db &db, std::string_view owner, int64_t now)
+{
+    auto c = claim_job(db, owner, now, kLease);
+    assert_true(c.ok());
+    assert_false(c->has_value());
+}
+
+std::string column(Db &db, const char *sql, uint64_t job_id)
+{
+    auto rows = db.query(sql, {static_cast<int64_t>(job_id)});
+    assert_true(rows.ok());
+    assert_int_equal(rows->size(), 1);
+    return (*rows)[0][0].value_or("NULL");
+}
+
+// ---- tests ---------------------------------------------------------------
+
+void claim_rejects_bad_arguments(void **)
+{
+    Db db = connect_app();
+    assert_errc(claim_job(db, "", kT0, kLease), Errc::invalid_argument);
+    assert_errc(claim_job(db, "w", kT0, 0), Errc::invalid_argument);
+    assert_none(db, "w", kT0);  // an empty table is "no job", not an error
+}
+
+// Two processes claim at the same moment: each gets its own job; a third
+// claim finds nothing while both leases are live.
+void concurrent_claims_get_different_jobs(void **)
+{
+    Db db = connect_app();
+    const uint64_t a = enqueue_one(db, "uid-conc-1");
+    const uint64_t b = enqueue_one(db, "uid-conc-2");
+
+    int go[2], out[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(out), 0);
+    std::vector<pid_t> kids;
+    for (int i = 0; i < 2; ++i) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            // Child: own connection, wait for the start signal, claim once,
+            // report the id (0 = none, -1 = error). _exit: no atexit cleanup.
+            close(go[1]);
+            close(out[0]);
+            auto mine = Db::connect(test::servers().app);
+            char c = 0;
+            if (read(go[0], &c, 1) != 1) _exit(2);
+            long long got = -1;
+            if (mine) {
+                auto r = claim_job(*mine, "child-" + std::to_string(i), kT0, kLease);
+                if (r) got = r->has_value() ? static_cast<long long>((*r)->id) : 0;
+            }
+            ssize_t w = write(out[1], &got, sizeof got);
+            _exit(w == sizeof got ? 0 : 3);
+        }
+        kids.push_back(pid);
+    }
+    close(go[0]);
+    close(out[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both connected and waiting
+    assert_int_equal(write(go[1], "xx", 2), 2);  // release both at once
+    close(go[1]);
+
+    std::set<long long> got;
+    for (int i = 0; i < 2; ++i) {
+        long long id = 0;
+        assert_int_equal(read(out[0], &id, sizeof id), sizeof id);
+        got.insert(id);
+    }
+    close(out[0]);
+    for (pid_t k : kids) {
+        int status = 0;
+        assert_int_equal(waitpid(k, &status, 0), k);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_int_equal(got.size(), 2);
+    assert_true(got.count(static_cast<long long>(a)) == 1);
+    assert_true(got.count(static_cast<long long>(b)) == 1);
+
+    assert_none(db, "third", kT0 + 1);
+    assert_none(db, "third", kT0 + kLease - 1);
+    const std::string owners = column(db, "SELECT COUNT(DISTINCT lease_owner) FROM jobs WHERE id >= ?", a);
+    assert_string_equal(owners.c_str(), "2");
+    print_message("two forked claimers got jobs %lld and %lld; a third claim got none\n", *got.begin(),
+                  *got.rbegin());
+}
+
+// A row locked by another transaction is skipped at once, not waited for.
+void claim_skips_locked_rows(void **)
+{
+    Db db = connect_app();
+    const uint64_t a = enqueue_one(db, "uid-lock-1");
+    const uint64_t b = enqueue_one(db, "uid-lock-2");
+
+    Db holder = connect_app();
+    assert_true(holder.begin().ok());
+    auto locked = holder.query("SELECT id FROM jobs WHERE id = ? FOR UPDATE", {static_cast<int64_t>(a)});
+    assert_true(locked.ok());
+    assert_int_equal(locked->size(), 1);
+
+    const auto start = std::chrono::steady_clock::now();
+    Job j = claim_some(db, "w1", kT0);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    assert_int_equal(j.id, b);
+    assert_true(waited < std::chrono::seconds(2));  // innodb_lock_wait_timeout is 50 s
+    assert_none(db, "w2", kT0);                     // a is still locked, b is leased
+    assert_true(holder.rollback().ok());
+
+    Job first = claim_some(db, "w2", kT0);  // the lock is gone: a is free again
+    assert_int_equal(first.id, a);
+}
+
+// An expired lease is claimable by another owner; the first owner's writes
+// then fail with conflict.
+void expired_lease_is_taken_over(void **)
+{
+    Db db = connect_app();
+    const uint64_t id = enqueue_one(db, "uid-lease");
+    Job mine = claim_some(db, "owner-a", kT0);
+    assert_int_equal(mine.id, id);
+    assert_string_equal(column(db, "SELECT lease_owner FROM jobs WHERE id = ?", id).c_str(), "owner-a");
+    assert_string_equal(column(db, "SELECT lease_until_ms FROM jobs WHERE id = ?", id).c_str(),
+                        std::to_string(kT0 + kLease).c_str());
+
+    assert_none(db, "owner-b", kT0 + kLease - 1);
+    assert_none(db, "owner-b", kT0 + kLease);  // lease_until_ms < now, strictly
+    Job theirs = claim_some(db, "owner-b", kT0 + kLease + 1);
+    assert_int_equal(theirs.id, id);
+    assert_true(theirs.version > mine.version);
+    assert_string_equal(column(db, "SELECT lease_owner FROM jobs WHERE id = ?", id).c_str(), "owner-b");
+
+    Job stale = mine;
+    assert_errc(advance_job(db, stale, "inputs_locked", std::nullopt, std::nullopt, kT0 + 2 * kLease),
+                Errc::conflict);
+    assert_errc(retry_job(db, stale, "x", kT0), Errc::conflict);
+    assert_errc(defer_job(db, stale, kT0), Errc::conflict);
+    assert_int_equal(stale.version, mine.version);  // a failed write changes nothing
+    assert_string_equal(stale.step.c_str(), "queued");
+    assert_string_equal(column(db, "SELECT step FROM jobs WHERE id = ?", id).c_str(), "queued");
+
+    assert_true(advance_job(db, theirs, "inputs_locked", std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
+    assert_string_equal(theirs.step.c_str(), "inputs_locked");
+    assert_string_equal(column(db, "SELECT step FROM jobs WHERE id = ?", id).c_str(), "inputs_locked");
+    // advance extends the lease: nobody can take it before the new deadline.
+    assert_none(db, "owner-c", kT0 + 2 * kLease - 1);
+}
+
+void retry_counts_attempts_and_delays(void **)
+{
+    Db db = connect_app();
+    const uint64_t id = enqueue_one(db, "uid-retry");
+    Job j = claim_some(db, "w", kT0);
+    assert_int_equal(j.attempts, 0);
+
+    assert_true(retry_job(db, j, "chain unavailable", kT0 + 5000).ok());
+    assert_int_equal(j.attempts, 1);
+    assert_string_equal(column(db, "SELECT attempts FROM jobs WHERE id = ?", id).c_str(), "1");
+    assert_string_equal(column(db, "SELECT last_error FROM jobs WHERE id = ?", id).c_str(), "chain unavailable");
+    assert_string_equal(column(db, "SELECT lease_owner FROM jobs WHERE id = ?", id).c_str(), "NULL");
+    assert_none(db, "w", kT0 + 1);     // the lease is released, but the delay holds
+    assert_none(db, "w", kT0 + 4999);
+
+    Job again = claim_some(db, "other", kT0 + 5000);
+    assert_int_equal(again.id, id);
+    assert_int_equal(again.attempts, 1);
+    assert_string_equal(again.step.c_str(), "queued");
+    assert_true(retry_job(db, again, std::string(400, 'e'), kT0 + 6000).ok());  // long reasons are cut to fit
+    assert_int_equal(again.attempts, 2);
+    assert_string_equal(column(db, "SELECT CHAR_LENGTH(last_error) FROM jobs WHERE id = ?", id).c_str(), "255");
+    Job third = claim_some(db, "w", kT0 + 6000);
+    assert_int_equal(third.attempts, 2);
+}
+
+void defer_does_not_count(void **)
+{
+    Db db = connect_app();
+    const uint64_t id = enqueue_one(db, "uid-defer");
+    Job j = claim_some(db, "w", kT0);
+    assert_true(defer_job(db, j, kT0 + 3000).ok());
+    assert_int_equal(j.attempts, 0);
+    assert_string_equal(column(db, "SELECT attempts FROM jobs WHERE id = ?", id).c_str(), "0");
+    assert_none(db, "w", kT0 + 2999);
+    Job k = claim_some(db, "other", kT0 + 3000);
+    assert_int_equal(k.attempts, 0);
+
+    // Deferring to "now" (what SIGTERM does) hands the job over at once.
+    assert_true(defer_job(db, k, kT0 + 3000).ok());
+    Job l = claim_some(db, "third", kT0 + 3000);
+    assert_int_equal(l.id, id);
+    assert_int_equal(l.attempts, 0);
+}
+
+void advance_stores_signed_tx(void **)
+{
+    Db db = connect_app();
+    const uint64_t id = enqueue_one(db, "uid-adv");
+    Job j = claim_some(db, "w", kT0);
+    assert_false(j.raw_tx.has_value());
+    assert_false(j.txid.has_value());
+    assert_true(advance_job(db, j, "inputs_locked", std::nullopt, std::nullopt, kT0 + kLease).ok());
+
+    const std::string raw = "0100000001" + std::string(200, 'a');
+    const std::string txid(64, 'b');
+    assert_true(advance_job(db, j, "signed", raw, txid, kT0 + kLease).ok());
+    assert_string_equal(j.step.c_str(), "signed");
+    assert_string_equal(j.raw_tx->c_str(), raw.c_str());
+
+    // A worker killed here: the next owner resumes from 'signed' with the same bytes.
+    Job resumed = claim_some(db, "w2", kT0 + kLease + 1);
+    assert_int_equal(resumed.id, id);
+    assert_string_equal(resumed.step.c_str(), "signed");
+    assert_true(resumed.raw_tx.has_value() && *resumed.raw_tx == raw);
+    assert_true(resumed.txid.has_value() && *resumed.txid == txid);
+
+    // Later steps pass nullopt and must not erase the stored transaction.
+    assert_true(advance_job(db, resumed, "broadcast", std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
+    assert_string_equal(column(db, "SELECT raw_tx FROM jobs WHERE id = ?", id).c_str(), raw.c_str());
+    assert_string_equal(column(db, "SELECT txid FROM jobs WHERE id = ?", id).c_str(), txid.c_str());
+    assert_true(advance_job(db, resumed, "done", std::nullopt, std::nullopt, 0).ok());
+    assert_none(db, "w3", kT0 + 10 * kLease);  // done is never claimed
+
+    // Neither is failed.
+    const uint64_t f = enqueue_one(db, "uid-failed");
+    Job jf = claim_some(db, "w", kT0);
+    assert_int_equal(jf.id, f);
+    assert_true(advance_job(db, jf, "failed", std::nullopt, std::nullopt, 0).ok());
+    assert_none(db, "w3", kT0 + 10 * kLease);
+}
+
+// The claim carries the pending record's fields the worker needs.
+void claim_reads_pending_record(void **)
+{
+    Db db = connect_app();
+    const std::string prev(64, 'c'), intent(32, 'd');
+    enqueue_one(db, "uid-xfer", "transfer", prev, intent);
+    Job j = claim_some(db, "w", kT0);
+    assert_string_equal(j.kind.c_str(), "transfer");
+    assert_string_equal(j.uid_tag_id.c_str(), "uid-xfer");
+    assert_string_equal(j.record.c_str(), "{\"auth\":{\"owner\":\"x\"},\"uid\":\"uid-xfer\"}");
+    assert_true(j.prev_txid && *j.prev_txid == prev);
+    assert_true(j.claim_intent_id && *j.claim_intent_id == intent);
+    assert_int_equal(j.pending_id.size(), 32);
+    assert_string_equal(j.step.c_str(), "queued");
+
+    enqueue_one(db, "uid-reg");
+    Job r = claim_some(db, "w", kT0);
+    assert_string_equal(r.kind.c_str(), "registration");
+    assert_false(r.prev_txid.has_value());
+    assert_false(r.claim_intent_id.has_value());
+}
+
+// Claims go oldest first.
+void claims_are_in_id_order(void **)
+{
+    Db db = connect_app();
+    std::vector<uint64_t> ids;
+    for (int i = 0; i < 5; ++i) ids.push_back(enqueue_one(db, "uid-order-" + std::to_string(i)));
+    for (uint64_t expected : ids) assert_int_equal(claim_some(db, "w", kT0).id, expected);
+    assert_none(db, "w", kT0);
+}
+
+}  // namespace
+
+int main()
+{
+    signal(SIGPIPE, SIG_IGN);
+    const CMUnitTest tests[] = {
+        cmocka_unit_test_setup(claim_rejects_bad_arguments, clean),
+        cmocka_unit_test_setup(concurrent_claims_get_different_jobs, clean),
+        cmocka_unit_test_setup(claim_skips_locked_rows, clean),
+        cmocka_unit_test_setup(expired_lease_is_taken_over, clean),
+        cmocka_unit_test_setup(retry_counts_attempts_and_delays, clean),
+        cmocka_unit_test_setup(defer_does_not_count, clean),
+        cmocka_unit_test_setup(advance_stores_signed_tx, clean),
+        cmocka_unit_test_setup(claim_reads_pending_record, clean),
+        cmocka_unit_test_setup(claims_are_in_id_order, clean),
+    };
+    return cmocka_run_group_tests_name("jobs", tests, group_setup, group_teardown);
+}
