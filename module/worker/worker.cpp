@@ -194,6 +194,7 @@ private:
     Next fail_job(store::Job &job, std::string_view reason, bool unlock);
     Next db_trouble(store::Job &job, Errc e, const char *what);
     Next retry_later(store::Job &job, std::string_view reason);
+    Next service_outage(store::Job &job, std::string_view reason);
     void maybe_reap();
 
     // The four steps
@@ -223,6 +224,7 @@ private:
     kms::Client kms_;
     chain::Client chain_;
     Bytes change_script_;
+    uint32_t outage_streak_ = 0;  // consecutive KMS/chain outages, for the wait
     int64_t lease_until_ms_ = 0;  // of the job being run, as we last stored it
     int64_t next_reap_ms_ = 0;
 };
@@ -332,6 +334,22 @@ Next Worker::retry_later(store::Job &job, std::string_view reason)
         return Next::lost;  // lease lost, or the DB is gone: the lease expires either way
     job = std::move(copy);
     log_step(job, "job step will be retried", log::Level::warn, reason);
+    return Next::yield;
+}
+
+// The KMS or the chain API cannot be reached: like a database outage this is
+// not the job's fault, so it waits (backing off up to a few seconds) without
+// using up its attempts — an outage of any length loses no registration.
+Next Worker::service_outage(store::Job &job, std::string_view reason)
+{
+    ++outage_streak_;
+    store::Job copy = job;
+    const int64_t delay = std::min<int64_t>(backoff_delay_ms(cfg_.job_backoff_ms, std::min(outage_streak_, 4u)), 5000);
+    auto r = store::defer_job(db_, copy, now_ms() + delay);
+    if (!r)
+        return Next::lost;
+    job = std::move(copy);
+    log_step(job, "service unavailable; job waits", log::Level::warn, reason);
     return Next::yield;
 }
 
@@ -572,7 +590,9 @@ Next Worker::step_inputs_locked(store::Job &job)
         requests.push_back({inputs[i].key_id, utx->sighashes[i]});
     auto sigs = kms_.sign(requests);
     if (!sigs)
-        return attempt_failed(job, sigs.error() == Errc::unavailable ? "kms unavailable" : "kms refused to sign");
+        return sigs.error() == Errc::unavailable ? service_outage(job, "kms unavailable")
+                                                 : attempt_failed(job, "kms refused to sign");
+    outage_streak_ = 0;
     auto raw = chain::attach_signatures(*utx, inputs, *sigs);
     if (!raw)
         return attempt_failed(job, "kms signatures do not match the inputs");
@@ -596,8 +616,10 @@ Next Worker::step_signed(store::Job &job)
     std::string node_reason;
     auto sent = chain_.broadcast(*job.raw_tx, &node_reason);
     if (!sent) {
+        if (sent.error() == Errc::unavailable)
+            return service_outage(job, "chain unavailable");
         if (sent.error() != Errc::conflict)
-            return attempt_failed(job, "chain unavailable");
+            return attempt_failed(job, "chain error");
         // A rejection may be our own transaction already mined or in the
         // mempool (e.g. "inputs spent"): ask for it by txid before counting.
         auto known = chain_.tx(*job.txid);
@@ -610,6 +632,7 @@ Next Worker::step_signed(store::Job &job)
     } else if (*sent != *job.txid) {
         log_step(job, "chain answered another txid; keeping ours", log::Level::warn);
     }
+    outage_streak_ = 0;
     store::Job copy = job;
     auto r = store::advance_job(db_, copy, "broadcast", std::nullopt, std::nullopt, lease_until());
     if (!r)

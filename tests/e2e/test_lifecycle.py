@@ -210,6 +210,59 @@ class Lifecycle(Base):
         self.assertNotIn('locked', rows, rows)
 
 
+class Faults(Base):
+    """Dependencies going away while records are in flight: nothing is lost."""
+
+    def pending_status(self, pending_id):
+        return self.c.call('GET', f'/v1/patches/pending/registration/{pending_id}', key=False)[2]['status']
+
+    def assertOnChain(self, done):
+        self.assertEqual(done['status'], 'confirmed', done)
+        self.assertEqual(self.svc.chain_get(f"/v1/bsv/test/tx/hash/{done['txid']}")['txid'], done['txid'])
+
+    def test_devchain_down_jobs_wait(self):
+        self.svc.st.stop('devchain')
+        _, resp = self.register(Owner())
+        time.sleep(3)
+        self.assertIn(self.pending_status(resp['pendingId']), ('pending', 'anchoring'))
+        self.svc.st.restart('devchain')
+        self.assertOnChain(self.svc.wait_pending('registration', resp['pendingId']))
+
+    def test_kms_down_registration_503_and_jobs_retry(self):
+        self.svc.st.stop('worker0')
+        _, queued = self.register(Owner())
+        self.svc.st.stop('kms')
+        uid = new_uid()
+        st, _, body = self.c.call('POST', '/v1/patches', {
+            'product': {'uid_tag_id': uid}, 'metadata': {}, 'auth': {'owner': Owner().address}})
+        self.assertEqual((st, body['code']), (503, 'SERVICE_UNAVAILABLE'))
+        self.assertEqual(self.svc.st.sql(f"SELECT COUNT(*) FROM pending_records WHERE uid_tag_id='{uid}'",
+                                         database='patchproof').strip(), '0')
+        self.svc.st.restart('worker0')
+        time.sleep(4)  # longer than all attempts at the test's backoff: an outage must not use them up
+        self.assertIn(self.pending_status(queued['pendingId']), ('pending', 'anchoring'))
+        self.svc.st.restart('kms')
+        self.assertOnChain(self.svc.wait_pending('registration', queued['pendingId']))
+
+    def test_mariadb_restart_mid_run(self):
+        owner = Owner()
+        pending = [self.register(owner)[1]['pendingId'] for _ in range(20)]
+        self.svc.st.restart('mariadb')
+        for _ in range(5):
+            deadline = time.time() + 20
+            while True:
+                body = {'product': {'uid_tag_id': new_uid()}, 'metadata': {}, 'auth': {'owner': owner.address}}
+                st, _, resp = self.c.call('POST', '/v1/patches', body)
+                if st == 202 or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(st, 202, resp)
+            pending.append(resp['pendingId'])
+        for pid in pending:
+            self.assertOnChain(self.svc.wait_pending('registration', pid, timeout=90))
+        self.assertNotIn('locked', self.pool_rows())
+
+
 class Concurrency(Base):
     stack_kwargs = {'workers': 2, 'genesis_outputs': 10, 'genesis_sats': 10_000_000}
 
