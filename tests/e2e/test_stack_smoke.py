@@ -3,6 +3,7 @@
 memcached, nginx with a static location, a generic process) start on private
 loopback ports, answer, and leave no process behind once stopped."""
 
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
+BUILD_DIR = os.environ.get('PP_BUILD_DIR', os.path.join(ROOT, 'build'))
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 import stack  # noqa: E402
 
@@ -195,7 +197,7 @@ class StackSmoke(unittest.TestCase):
             var = os.path.join(base, 'var')
             proc = subprocess.Popen(
                 [sys.executable, os.path.join(ROOT, 'scripts', 'stack.py'), 'run',
-                 '--var', var, '--build', os.path.join(base, 'no-build'), '--source', ROOT],
+                 '--var', var, '--build', BUILD_DIR, '--source', ROOT],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             try:
                 env_file = os.path.join(var, 'dev.env')
@@ -223,12 +225,20 @@ class StackSmoke(unittest.TestCase):
                                    capture_output=True, text=True)
                 self.assertEqual(r.stdout.strip(), env['DB_PORT'])
                 self.assertTrue(memcached_version(env['MEMCACHED_SERVERS']).startswith('VERSION'))
+                # The whole stack answers, and the funding pool was imported.
+                with urllib.request.urlopen(env['BASE_URL'] + '/ready', timeout=10) as r:
+                    self.assertEqual(json.loads(r.read())['ready'], True)
+                with urllib.request.urlopen(env['CHAIN_API_URL'] + '/v1/bsv/test/chain/info', timeout=10) as r:
+                    self.assertGreaterEqual(json.loads(r.read())['blocks'], 1)
+                pool = subprocess.run([os.path.join(BUILD_DIR, 'patchproof'), 'utxo', 'stats'],
+                                      env={**os.environ, **env}, capture_output=True, text=True)
+                self.assertEqual(json.loads(pool.stdout)['available']['count'], 20, pool.stdout)
             finally:
                 proc.send_signal(signal.SIGTERM)
                 out, _ = proc.communicate(timeout=60)
             self.assertEqual(proc.returncode, 0, out)
-            self.assertIn('not built yet: patchproof-fcgi', out)
-            self.assertIn('not built yet: patchproof-kms', out)
+            self.assertIn('patchproof-worker', out)
+            self.assertIn('stopped.', out)
             self.assertEqual(processes_mentioning(var), [])
             # a second generation keeps the secrets
             again = stack.ensure_secrets(var)
