@@ -20,9 +20,9 @@ def p2pkh_script_hex(pubkey_hex):
 class ChainStack(ServiceStack):
     key_labels = ('svd', 'issuer', 'funding', 'change')
 
-    def __init__(self, base_dir, workers=1, genesis_outputs=10, genesis_sats=1_000_000, worker_env=None, **kw):
+    def __init__(self, base_dir, job_workers=1, genesis_outputs=10, genesis_sats=1_000_000, worker_env=None, **kw):
         super().__init__(base_dir, **kw)
-        self.worker_count = workers
+        self.worker_count = job_workers
         self.genesis_outputs = genesis_outputs
         self.genesis_sats = genesis_sats
         self.worker_env_overrides = dict(worker_env or {})

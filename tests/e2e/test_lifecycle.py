@@ -264,7 +264,7 @@ class Faults(Base):
 
 
 class Concurrency(Base):
-    stack_kwargs = {'workers': 2, 'genesis_outputs': 10, 'genesis_sats': 10_000_000}
+    stack_kwargs = {'job_workers': 2, 'genesis_outputs': 10, 'genesis_sats': 10_000_000}
 
     def test_200_registrations_against_10_utxos(self):
         start_pool = self.pool_rows()
