@@ -17,6 +17,7 @@
 #include "crypto/base58.h"
 #include "crypto/encoding.h"
 #include "crypto/tx.h"
+#include "http/curl_handles.h"
 #include "log/log.h"
 
 namespace pp::chain {
@@ -32,44 +33,8 @@ constexpr int kMaxRetries = 10;
 // stored bytes after a crash must count as success (DESIGN.md §4).
 constexpr const char *kAlreadyKnown[] = {"already known", "txn-already-known", "already in the mempool"};
 
-struct CurlDeleter {
-    void operator()(CURL *c) const noexcept { curl_easy_cleanup(c); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
-
-// The header list may carry the API key: wipe its strings before curl frees them.
-struct SlistDeleter {
-    void operator()(curl_slist *l) const noexcept
-    {
-        for (curl_slist *p = l; p; p = p->next)
-            if (p->data)
-                sodium_memzero(p->data, std::strlen(p->data));
-        curl_slist_free_all(l);
-    }
-};
-using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
-
-// curl_global_init is not thread-safe; our processes are single-threaded
-// and call this before their first handle.
-bool global_init() noexcept
-{
-    static const bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-    return ok;
-}
-
-size_t on_write(char *data, size_t size, size_t nmemb, void *userp) noexcept
-{
-    auto *out = static_cast<std::string *>(userp);
-    const size_t n = size * nmemb;
-    if (out->size() + n > kMaxResponseBytes)
-        return 0;  // makes curl fail with CURLE_WRITE_ERROR
-    try {
-        out->append(data, n);
-    } catch (...) {
-        return 0;  // no exception may cross the C callback
-    }
-    return n;
-}
+using http::CurlPtr;
+using http::SlistPtr;
 
 bool retryable(CURLcode rc, long status) noexcept
 {
@@ -237,7 +202,7 @@ Result<Client> Client::create(ChainOptions opt)
         opt.base_url.find_first_of(" \r\n") != std::string::npos ||
         opt.api_key.find_first_of("\r\n") != std::string::npos)
         return Errc::invalid_argument;
-    if (!global_init())
+    if (!http::curl_global_once())
         return Errc::internal;
 
     auto impl = std::make_unique<Impl>();
@@ -275,7 +240,7 @@ Result<Client> Client::create(ChainOptions opt)
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http::append_limited<kMaxResponseBytes>);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &impl->body);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "patchproof-chain-client/1");
     impl->opt = std::move(opt);

@@ -10,32 +10,17 @@ import tempfile
 import time
 import unittest
 
-from chainstack import ChainStack, p2pkh_script_hex
+from chainstack import ChainStack
 import ppclient as pc
 
 STEPS = ('inputs_locked', 'signed', 'broadcast', 'done')
-
-
-class WorkerStack(ChainStack):
-    """Genesis outputs go into the pool with plain SQL, so this test depends
-    only on the worker, the API and the devchain."""
-
-    def import_genesis(self):
-        f = self.keys['funding']
-        script = p2pkh_script_hex(f['keyIdentifier'])
-        for u in self.chain_get(f"/v1/bsv/test/address/{f['addressTest']}/unspent"):
-            # Values come from our own devchain: hex txid and integers only.
-            assert all(ch in '0123456789abcdef' for ch in u['tx_hash'])
-            self.st.sql("INSERT INTO utxos (txid, vout, satoshis, key_id, script_hex, status) VALUES "
-                        f"('{u['tx_hash']}', {int(u['tx_pos'])}, {int(u['value'])}, '{f['keyIdentifier']}', "
-                        f"'{script}', 'available')", database='patchproof')
 
 
 class WorkerCrash(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix='pp-worker-')
-        cls.svc = WorkerStack(cls.tmp.name, workers=0).start()
+        cls.svc = ChainStack(cls.tmp.name, job_workers=0).start()
         cls.c = cls.svc.client()
         cls.n = 0
 
