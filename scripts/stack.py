@@ -687,8 +687,8 @@ class Stack:
                 '--skip-log-bin',
                 '--character-set-server=utf8mb4',
                 '--collation-server=utf8mb4_general_ci',
-                '--innodb-buffer-pool-size=32M',
-                '--innodb-log-file-size=16M',
+                '--innodb-buffer-pool-size=256M',
+                '--innodb-log-file-size=96M',  # a small redo log throttles sustained writes
                 '--innodb-flush-log-at-trx-commit=2',  # tests: speed over durability
                 '--innodb-use-native-aio=0',           # containers often lack AIO
                 '--max-connections=300']
