@@ -9,6 +9,7 @@
 #include "app/ratelimit.h"
 #include "common/json.h"
 #include "http/fcgi.h"
+#include "http/serve.h"
 #include "log/log.h"
 #include "server/prefork.h"
 
@@ -51,14 +52,8 @@ http::Response dispatch(AppContext &ctx, http::Request &req, FCGX_Request &fcgx,
     const auto match = ctx.router.match(req.method, req.path);
     if (req.method == "OPTIONS" && match.path_known)
         return preflight(ctx.cfg, req, match.allow);
-    if (!match.route) {
-        if (match.path_known) {
-            http::Response r = http::error(405, http::code::method_not_allowed, "Method not allowed.");
-            r.add_header("Allow", match.allow);
-            return r;
-        }
-        return http::error(404, http::code::not_found, "Not found.");
-    }
+    if (!match.route)
+        return http::no_route(match);
     const auto &route = *match.route;
     route_index = route.index;
 
@@ -81,27 +76,9 @@ http::Response dispatch(AppContext &ctx, http::Request &req, FCGX_Request &fcgx,
             return http::error(401, http::code::unauthorized, "A valid API key is required.");
     }
 
-    switch (http::read_body(fcgx, req, route.body_limit)) {
-    case http::BodyStatus::ok:
-        break;
-    case http::BodyStatus::too_large:
-        return http::error(413, http::code::too_large, "Request body too large.");
-    case http::BodyStatus::length_required:
-        return http::error(400, http::code::validation, "Invalid Content-Length.");
-    case http::BodyStatus::short_read:
-        return http::error(400, http::code::validation, "Request body ended early.");
-    }
+    if (std::optional<http::Response> bad = http::body_error(http::read_body(fcgx, req, route.body_limit)))
+        return std::move(*bad);
     return route.handler(ctx, req, match.params);
-}
-
-void log_request(const http::Request &req, const std::string &route, int status, double seconds)
-{
-    // Integers only: the log writer emits canonical JSON, which has no floats.
-    const json_int_t us = static_cast<json_int_t>(seconds * 1e6);
-    JsonPtr f(json_pack("{s:s,s:s,s:s,s:i,s:I,s:I}", "request_id", req.request_id.c_str(), "method",
-                        req.method.c_str(), "route", route.c_str(), "status", status, "latency_ms", us / 1000,
-                        "latency_us", us));
-    log::emit(status >= 500 ? log::Level::error : log::Level::info, "request", f.get());
 }
 
 }  // namespace
@@ -124,29 +101,18 @@ void handle_request(AppContext &ctx, FCGX_Request &fcgx)
     add_cors(ctx.cfg, req, resp);
     http::write_response(fcgx, resp);
 
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto took = std::chrono::steady_clock::now() - started;
     if (ctx.metrics)
-        server::observe_request(*ctx.metrics, route_index, resp.status, seconds);
-    const std::string route =
-        route_index < ctx.router.routes().size() ? ctx.router.routes()[route_index].pattern : std::string("unmatched");
-    log_request(req, route, resp.status, seconds);
+        server::observe_request(*ctx.metrics, route_index, resp.status, std::chrono::duration<double>(took).count());
+    const std::string_view route =
+        route_index < ctx.router.routes().size() ? std::string_view(ctx.router.routes()[route_index].pattern)
+                                                 : std::string_view("unmatched");
+    http::log_request(req.request_id, req.method, route, resp.status, took);
 }
 
 int worker_loop(AppContext &ctx, int listen_fd)
 {
-    server::worker_install_signals();
-    FCGX_Request fcgx;
-    if (FCGX_InitRequest(&fcgx, listen_fd, 0) != 0)
-        return 1;
-    while (!server::worker_should_exit()) {
-        if (FCGX_Accept_r(&fcgx) < 0)
-            break;
-        server::worker_request_begins();
-        handle_request(ctx, fcgx);
-        FCGX_Finish_r(&fcgx);
-        server::worker_request_ends();
-    }
-    return 0;
+    return http::accept_loop(listen_fd, [&](FCGX_Request &fcgx) { handle_request(ctx, fcgx); });
 }
 
 }  // namespace pp::app

@@ -42,6 +42,7 @@
 #include "http/fcgi.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "http/serve.h"
 #include "log/log.h"
 #include "server/prefork.h"
 #include "store/db.h"
@@ -328,36 +329,18 @@ void mine_if_due(DevCtx &ctx)
     }
 }
 
-Response dispatch(DevCtx &ctx, const Router &router, FCGX_Request &fcgx, Request &req, std::string &route)
+// Timed mining happens on the first request after the interval.
+std::optional<Response> before_body(DevCtx &ctx, const Request &, const Router::Route &route)
 {
-    Router::Match m = router.match(req.method, req.path);
-    if (!m.route) {
-        if (m.path_known) {
-            Response r = http::error(405, http::code::method_not_allowed, "Method not allowed.");
-            r.add_header("Allow", m.allow);
-            return r;
-        }
-        return not_found();
-    }
-    route = m.route->pattern;
-    if (m.route->body_limit > 0 && req.content_length > 0) {
-        switch (http::read_body(fcgx, req, m.route->body_limit)) {
-        case http::BodyStatus::ok: break;
-        case http::BodyStatus::too_large:
-            return http::error(413, http::code::too_large, "Request body too large.");
-        case http::BodyStatus::length_required:
-        case http::BodyStatus::short_read:
-            return http::error(400, http::code::validation, "Request body could not be read.");
-        }
-    }
-    if (route != "/health" && route != "/devchain/mine") mine_if_due(ctx);
-    return m.route->handler(ctx, req, m.params);
+    if (route.pattern != "/health" && route.pattern != "/devchain/mine")
+        mine_if_due(ctx);
+    return std::nullopt;
 }
 
 void serve_one(DevCtx &ctx, const Router &router, FCGX_Request &fcgx)
 {
     const auto started = std::chrono::steady_clock::now();
-    std::string route = "unmatched";
+    std::string_view route = "unmatched";
     std::string request_id;
     std::string method;
     Response resp;
@@ -366,25 +349,17 @@ void serve_one(DevCtx &ctx, const Router &router, FCGX_Request &fcgx)
         Request req = http::read_request_head(fcgx);
         request_id = req.request_id;
         method = req.method;
-        resp = dispatch(ctx, router, fcgx, req, route);
+        resp = http::dispatch(ctx, router, fcgx, req, &route, before_body);
     } catch (...) {
         resp = http::error(500, http::code::internal, "Internal error.");
     }
     resp.add_header("X-Request-Id", request_id);
     http::write_response(fcgx, resp);
-
-    // Integers only: the log writer is canonical JSON, which has no floats.
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
-                        .count();
-    JsonPtr f(json_pack("{s:s,s:s,s:s,s:i,s:I,s:I}", "request_id", request_id.c_str(), "method", method.c_str(),
-                        "route", route.c_str(), "status", resp.status, "latency_ms", json_int_t(us / 1000),
-                        "latency_us", json_int_t(us)));
-    log::info("request", f.get());
+    http::log_request(request_id, method, route, resp.status, std::chrono::steady_clock::now() - started);
 }
 
 int worker_main(const Settings &s, const Router &router, int listen_fd)
 {
-    server::worker_install_signals();
     unsigned err = 0;
     auto db = store::Db::connect(s.db, &err);
     if (!db) {
@@ -395,20 +370,7 @@ int worker_main(const Settings &s, const Router &router, int listen_fd)
     devchain::ChainState chain(std::move(*db), devchain::ChainOptions{uint64_t(s.min_fee_per_kb)});
     DevCtx ctx{&chain, &s};
 
-    FCGX_Request fcgx;
-    if (FCGX_InitRequest(&fcgx, listen_fd, 0) != 0) {
-        log::error("FCGX_InitRequest failed");
-        return 1;
-    }
-    while (!server::worker_should_exit()) {
-        if (FCGX_Accept_r(&fcgx) < 0) break;
-        server::worker_request_begins();
-        serve_one(ctx, router, fcgx);
-        FCGX_Finish_r(&fcgx);
-        server::worker_request_ends();
-    }
-    FCGX_Free(&fcgx, 0);
-    return 0;
+    return http::accept_loop(listen_fd, [&](FCGX_Request &fcgx) { serve_one(ctx, router, fcgx); });
 }
 
 // --- start-up -------------------------------------------------------------------

@@ -42,6 +42,7 @@
 #include "http/fcgi.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "http/serve.h"
 #include "kms/keystore.h"
 #include "log/log.h"
 #include "server/prefork.h"
@@ -283,43 +284,23 @@ Router make_router()
     return r;
 }
 
-Response dispatch(KmsCtx &ctx, const Router &router, FCGX_Request &fcgx, Request &req, std::string &route)
+// Authentication before anything about the body (DESIGN.md §3).
+std::optional<Response> before_body(KmsCtx &ctx, const Request &req, const Router::Route &route)
 {
-    Router::Match m = router.match(req.method, req.path);
-    if (!m.route) {
-        if (m.path_known) {
-            Response r = http::error(405, http::code::method_not_allowed, "Method not allowed.");
-            r.add_header("Allow", m.allow);
-            return r;
-        }
-        return http::error(404, http::code::not_found, "Not found.");
-    }
-    route = m.route->pattern;
-    // Authentication before anything about the body (DESIGN.md §3).
-    if (m.route->auth == http::Auth::kms_bearer && !bearer_ok(ctx, req)) {
+    if (route.auth == http::Auth::kms_bearer && !bearer_ok(ctx, req)) {
         Response r = http::error(401, http::code::unauthorized, "Missing or invalid bearer token.");
         r.add_header("WWW-Authenticate", "Bearer");
         return r;
     }
-    if (m.route->body_limit > 0) {
-        switch (http::read_body(fcgx, req, m.route->body_limit)) {
-        case http::BodyStatus::ok: break;
-        case http::BodyStatus::too_large:
-            return http::error(413, http::code::too_large, "Request body too large.");
-        case http::BodyStatus::length_required:
-        case http::BodyStatus::short_read:
-            return http::error(400, http::code::validation, "Request body could not be read.");
-        }
-    }
-    if (m.route->pattern == "/keys")
+    if (route.pattern == "/keys")
         refresh_keystore(ctx);
-    return m.route->handler(ctx, req, m.params);
+    return std::nullopt;
 }
 
 void serve_one(KmsCtx &ctx, const Router &router, FCGX_Request &fcgx)
 {
     const auto started = std::chrono::steady_clock::now();
-    std::string route = "unmatched";
+    std::string_view route = "unmatched";
     std::string request_id;
     std::string method;
     Response resp;
@@ -328,7 +309,7 @@ void serve_one(KmsCtx &ctx, const Router &router, FCGX_Request &fcgx)
         Request req = http::read_request_head(fcgx);
         request_id = req.request_id;
         method = req.method;
-        resp = dispatch(ctx, router, fcgx, req, route);
+        resp = http::dispatch(ctx, router, fcgx, req, &route, before_body);
         if (!req.body.empty())
             sodium_memzero(req.body.data(), req.body.size());
     } catch (...) {
@@ -338,34 +319,12 @@ void serve_one(KmsCtx &ctx, const Router &router, FCGX_Request &fcgx)
     http::write_response(fcgx, resp);
     if (!resp.body.empty())
         sodium_memzero(resp.body.data(), resp.body.size());
-
-    // Integers only: the log writer is canonical JSON, which has no floats.
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
-                        .count();
-    JsonPtr f(json_pack("{s:s,s:s,s:s,s:i,s:I,s:I}", "request_id", request_id.c_str(), "method", method.c_str(),
-                        "route", route.c_str(), "status", resp.status, "latency_ms", json_int_t(us / 1000),
-                        "latency_us", json_int_t(us)));
-    log::info("request", f.get());
+    http::log_request(request_id, method, route, resp.status, std::chrono::steady_clock::now() - started);
 }
 
 int worker_main(KmsCtx &ctx, const Router &router, int listen_fd)
 {
-    server::worker_install_signals();
-    FCGX_Request fcgx;
-    if (FCGX_InitRequest(&fcgx, listen_fd, 0) != 0) {
-        log::error("FCGX_InitRequest failed");
-        return 1;
-    }
-    while (!server::worker_should_exit()) {
-        if (FCGX_Accept_r(&fcgx) < 0)
-            break;
-        server::worker_request_begins();
-        serve_one(ctx, router, fcgx);
-        FCGX_Finish_r(&fcgx);
-        server::worker_request_ends();
-    }
-    FCGX_Free(&fcgx, 0);
-    return 0;
+    return http::accept_loop(listen_fd, [&](FCGX_Request &fcgx) { serve_one(ctx, router, fcgx); });
 }
 
 // --- start-up ---------------------------------------------------------------
