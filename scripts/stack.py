@@ -661,6 +661,9 @@ class Stack:
         """Private mariadbd with database and user `patchproof`. Returns the
         DB_* environment (also kept in self.db_env)."""
         datadir = os.path.join(self.base_dir, 'mariadb')
+        # Its own tmpdir: concurrent servers sharing /tmp collide on temp tables.
+        tmpdir = os.path.join(self.base_dir, 'mariadb-tmp')
+        os.makedirs(tmpdir, exist_ok=True)
         user = ['--user=root'] if IS_ROOT else []
         if not os.path.isdir(os.path.join(datadir, 'mysql')):
             # A half-made datadir from an interrupted install would confuse it.
@@ -670,7 +673,7 @@ class Stack:
                 r = subprocess.run(
                     ['mariadb-install-db', '--no-defaults',
                      '--auth-root-authentication-method=normal', '--skip-test-db',
-                     '--datadir=' + datadir] + user,
+                     '--datadir=' + datadir, '--tmpdir=' + tmpdir] + user,
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
             if r.returncode != 0:
                 raise StackError('mariadb-install-db failed:\n' + self.logs(name + '-install', 40))
@@ -678,6 +681,7 @@ class Stack:
         sock = self.mariadb_socket
         argv = ['mariadbd', '--no-defaults', *user,
                 '--datadir=' + datadir,
+                '--tmpdir=' + tmpdir,
                 '--socket=' + sock,
                 '--port=' + str(port),
                 '--bind-address=' + LOOPBACK,

@@ -82,7 +82,7 @@ Response claim_intent(AppContext &ctx, const Request &req, const PathParams &)
         pub = cv.string("pubKey", true);
         if (address && !crypto::parse_p2pkh_address(*address, net))
             cv.problem("address", "must be a P2PKH address of this network");
-        if (user_id && !registry::valid_user_id(*user_id))
+        if (user_id && !valid_user_id(*user_id))
             cv.problem("userId", "must match ^[A-Za-z0-9_-]{1,64}$");
         if (pub && !registry::address_of_pubkey(*pub, net))
             cv.problem("pubKey", "must be a 33-byte compressed secp256k1 public key in hex");
@@ -103,13 +103,13 @@ Response claim_intent(AppContext &ctx, const Request &req, const PathParams &)
     const int64_t ttl = ctx.cfg.claim_intent_ttl_ms;
     if (*ts < now - ttl || *ts > now + ttl)
         return http::error(400, http::code::validation, "The challenge timestamp is outside the allowed window.");
-    const std::string pub_s = registry::lower(*pub);
+    const std::string pub_s = ascii_lower(*pub);
     auto addr = registry::address_of_pubkey(pub_s, net);
     if (!addr || *addr != *address)
         return http::error(400, http::code::validation, "The address does not belong to the public key.");
     const std::string uid_s(*uid), address_s(*address);
     const std::string message = registry::pos_claim_message(uid_s, address_s, *ts, *nonce);
-    if (!registry::verify_message_signature(message, pub_s, registry::lower(*sig)))
+    if (!registry::verify_message_signature(message, pub_s, ascii_lower(*sig)))
         return http::error(401, http::code::unauthorized, "The signature is invalid.");
 
     store::Db *db = ctx.db();
@@ -150,7 +150,7 @@ Response claim_approve(AppContext &ctx, const Request &req, const PathParams &)
         v.problem("approvedBy", "must be 1 to 128 bytes");
     if (!v.ok())
         return http::validation_error(details.release());
-    const std::string id = registry::lower(*intent_id), approver(*approved_by);
+    const std::string id = ascii_lower(*intent_id), approver(*approved_by);
 
     store::Db *db = ctx.db();
     if (!db)
@@ -238,7 +238,7 @@ Response claim_status(AppContext &ctx, const Request &, const PathParams &params
     const std::string_view raw = params.get("id");
     if (!registry::valid_id32(raw))
         return bad_id();
-    const std::string id = registry::lower(raw);
+    const std::string id = ascii_lower(raw);
     store::Db *db = ctx.db();
     if (!db)
         return unavailable();

@@ -133,23 +133,6 @@ bool valid_nonce(std::string_view nonce) noexcept
     return true;
 }
 
-bool valid_user_id(std::string_view id) noexcept
-{
-    if (id.empty() || id.size() > kUserIdMaxChars)
-        return false;
-    for (char c : id)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
-            return false;
-    return true;
-}
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (char &c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 Result<std::string> percent_decode_segment(std::string_view segment)
 {

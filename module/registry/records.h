@@ -30,6 +30,7 @@
 
 #include "common/json.h"
 #include "common/result.h"
+#include "common/text.h"
 #include "crypto/base58.h"
 #include "crypto/hash.h"
 #include "crypto/secret.h"
@@ -48,7 +49,6 @@ inline constexpr size_t kContentMaxBytes = 64 * 1024;  // unlockable content, UT
 inline constexpr size_t kNonceMinChars = 6;
 inline constexpr size_t kNonceMaxChars = 128;
 inline constexpr size_t kApprovedByMaxBytes = 128;
-inline constexpr size_t kUserIdMaxChars = 64;
 
 // ^[A-Za-z0-9._:-]{3,128}$
 bool valid_uid(std::string_view uid) noexcept;
@@ -64,10 +64,7 @@ bool valid_http_url(std::string_view url) noexcept;
 // kNonceMinChars..kNonceMaxChars visible ASCII (0x21..0x7e): the nonce sits in
 // a signed pipe string and in a PAD SPACE unique key, so no spaces.
 bool valid_nonce(std::string_view nonce) noexcept;
-// ^[A-Za-z0-9_-]{1,64}$ (the SVD userId rule).
-bool valid_user_id(std::string_view id) noexcept;
-// Lowercase copy of ASCII text (hex in requests may be either case).
-std::string lower(std::string_view s);
+// userId and lower-casing rules live in common/text.h (valid_user_id, ascii_lower).
 
 // One path segment with %XX escapes decoded (a client's encodeURIComponent
 // turns ':' into %3A). bad_hex for a broken escape; invalid_argument for a

@@ -197,7 +197,7 @@ Response pending_view(AppContext &ctx, const PathParams &params, std::string_vie
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
-    auto v = store::find_pending(*db, lower(id), kind);
+    auto v = store::find_pending(*db, ascii_lower(id), kind);
     if (!v)
         return v.error() == Errc::not_found ? http::error(404, http::code::not_found, "No such pending record.")
                                             : unavailable("Database");
@@ -286,8 +286,8 @@ Response transfer(AppContext &ctx, const Request &req, const PathParams &params)
         v.problem("txid", "must be 64 hex characters");
     if (!v.ok())
         return http::validation_error(details.release());
-    const std::string txid = lower(params.get("txid"));
-    const std::string new_owner_s(*new_owner), pub_s = lower(*pub), sig_s = lower(*sig);
+    const std::string txid = ascii_lower(params.get("txid"));
+    const std::string new_owner_s(*new_owner), pub_s = ascii_lower(*pub), sig_s = ascii_lower(*sig);
 
     store::Db *db = ctx.db();
     if (!db)
@@ -393,7 +393,7 @@ Response unlock(AppContext &ctx, const Request &req, const PathParams &params)
     auto addr = address_of_pubkey(*pub, net);
     if (!addr || *addr != s.owner_address)
         return http::error(403, http::code::forbidden, "The key is not the current owner's.");
-    if (!verify_message_signature(unlock_message(*uid, s.current_txid), lower(*pub), lower(*sig)))
+    if (!verify_message_signature(unlock_message(*uid, s.current_txid), ascii_lower(*pub), ascii_lower(*sig)))
         return http::error(403, http::code::forbidden, "The owner's signature is invalid.");
 
     auto rows = db->query("SELECT nonce, ciphertext FROM patch_content WHERE uid_tag_id = ?", {*uid});

@@ -9,6 +9,7 @@
 #include "app/auth.h"
 #include "app/ratelimit.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "crypto/encoding.h"
 #include "crypto/jwt.h"
 #include "crypto/selftest.h"
@@ -27,23 +28,6 @@ using http::Response;
 constexpr size_t kSvdBodyLimit = 8 * 1024;
 constexpr size_t kMaxSignatureHex = 146;
 
-bool valid_user_id(std::string_view id)
-{
-    if (id.empty() || id.size() > 64)
-        return false;
-    for (char c : id)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
-            return false;
-    return true;
-}
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (char &c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 Response unavailable(std::string_view what)
 {
@@ -108,7 +92,7 @@ Response register_post(AppContext &ctx, const Request &req, const PathParams &)
         return http::validation_error(details.release());
 
     const std::string user_id(*user);
-    const std::string pmc_hex = lower(*pmc);
+    const std::string pmc_hex = ascii_lower(*pmc);
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
@@ -143,7 +127,7 @@ Response register_put(AppContext &ctx, const Request &req, const PathParams &)
     if (!db)
         return unavailable("Database");
     auto upd = db->execute("UPDATE svd_registrations SET pmc_hex = ?, version = version + 1 WHERE user_id = ?",
-                           {lower(*pmc), auth.subject->user_id});
+                           {ascii_lower(*pmc), auth.subject->user_id});
     if (!upd)
         return unavailable("Database");
     // Matched rows (CLIENT_FOUND_ROWS): 0 means the registration is gone.

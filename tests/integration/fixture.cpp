@@ -112,7 +112,7 @@ bool start_mariadbd()
 {
     Servers &s = g_servers;
     std::vector<std::string> argv = {
-        program("mariadbd"), "--no-defaults", "--datadir=" + s.dir + "/db",
+        program("mariadbd"), "--no-defaults", "--datadir=" + s.dir + "/db", "--tmpdir=" + s.dir + "/tmp",
         "--socket=" + s.db_sock, "--skip-networking", "--pid-file=" + s.dir + "/mysql.pid",
         "--log-error=" + s.dir + "/mysql.err", "--innodb-buffer-pool-size=32M"};
     if (running_as_root()) argv.push_back("--user=root");
@@ -164,6 +164,8 @@ bool setup_mariadb(const char *dir_template)
     std::string tmpl = dir_template;
     if (!mkdtemp(tmpl.data())) return false;
     s.dir = tmpl;
+    // MariaDB's own tmpdir: servers sharing /tmp collide on temp tables.
+    if (::mkdir((s.dir + "/tmp").c_str(), 0700) != 0) return false;
     std::atexit(kill_children_at_exit);
     s.db_sock = s.dir + "/mysql.sock";
     s.mc_sock = s.dir + "/mc.sock";
@@ -173,7 +175,7 @@ bool setup_mariadb(const char *dir_template)
     const passwd *pw = getpwuid(geteuid());
     std::string user = pw ? pw->pw_name : "root";
     int rc = run_and_wait({program("mariadb-install-db"), "--no-defaults", "--auth-root-authentication-method=normal",
-                           "--datadir=" + s.dir + "/db", "--user=" + user},
+                           "--datadir=" + s.dir + "/db", "--tmpdir=" + s.dir + "/tmp", "--user=" + user},
                           s.dir + "/install.err");
     if (rc != 0) {
         print_error("mariadb-install-db failed (%d); see %s/install.err\n", rc, s.dir.c_str());

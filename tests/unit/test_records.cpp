@@ -144,10 +144,10 @@ void other_patterns(void **)
     assert_false(reg::valid_nonce("abc def"));
     assert_false(reg::valid_nonce("abcdeé"));
 
-    assert_true(reg::valid_user_id("u_1-A"));
-    assert_false(reg::valid_user_id(""));
-    assert_false(reg::valid_user_id(std::string(65, 'a')));
-    assert_false(reg::valid_user_id("a.b"));
+    assert_true(pp::valid_user_id("u_1-A"));
+    assert_false(pp::valid_user_id(""));
+    assert_false(pp::valid_user_id(std::string(65, 'a')));
+    assert_false(pp::valid_user_id("a.b"));
 }
 
 void percent_decoding(void **)
