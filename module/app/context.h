@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "crypto/base58.h"
 #include "http/router.h"
 #include "kms/client.h"
 #include "server/metrics.h"
@@ -40,6 +41,12 @@ struct AppContext {
     store::Db *db();
     store::Cache *cache();
     kms::Client *kms();
+
+    // CHAIN_NETWORK as a value (config load already refused anything else).
+    crypto::Network network() const noexcept
+    {
+        return cfg.chain_network == "main" ? crypto::Network::main : crypto::Network::test;
+    }
 
     // The active SVD kid: SVD_KMS_KID, else derived from the KMS svd key
     // (cached for a minute). Empty when the KMS cannot be asked.

@@ -4,7 +4,6 @@
 // each worker builds its own AppContext and serves requests.
 //
 // Where a request is handled: the route table is module/app/routes.cpp.
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,11 +19,10 @@
 #include "app/routes.h"
 #include "common/json.h"
 #include "config/config.h"
-#include "crypto/secp256k1.h"
-#include "crypto/selftest.h"
 #include "log/log.h"
 #include "server/metrics.h"
 #include "server/prefork.h"
+#include "server/startup.h"
 #include "store/db.h"
 
 namespace {
@@ -71,20 +69,9 @@ int main(int argc, char **argv)
         return fail("usage: patchproof-fcgi [--listen PATH|HOST:PORT] [--workers N] [--socket-mode OCTAL]");
 
     std::string error_line;
-    auto cfg = pp::config::load([](const char *n) { return std::getenv(n); }, &error_line);
+    auto cfg = pp::server::start_service(&error_line);
     if (!cfg)
         return fail(error_line);
-    if (cfg->env == pp::config::Env::production) {
-        // No core dumps: they would carry the secrets.
-        rlimit none{0, 0};
-        setrlimit(RLIMIT_CORE, &none);
-    }
-
-    if (!pp::crypto::secp_init())
-        return fail("cannot create the secp256k1 context");
-    std::string_view failed;
-    if (!pp::crypto::self_test(&failed))
-        return fail("self-test failed at " + std::string(failed));
     if (!pp::store::db_library_init())
         return fail("cannot initialise the MariaDB client library");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

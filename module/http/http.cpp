@@ -49,6 +49,11 @@ Response text(int status, std::string body, std::string content_type)
     return r;
 }
 
+Response unavailable(std::string_view what)
+{
+    return error(503, code::unavailable, std::string(what) + " unavailable.");
+}
+
 std::string_view reason_phrase(int status) noexcept
 {
     switch (status) {

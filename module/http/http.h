@@ -62,6 +62,8 @@ Response error(int status, std::string_view code, std::string_view message, json
 // JSON body from a value (stolen); keys in insertion order.
 Response json(int status, json_t *body);
 Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+// 503 SERVICE_UNAVAILABLE naming the dependency ("Database", "KMS", …).
+Response unavailable(std::string_view what);
 
 std::string_view reason_phrase(int status) noexcept;
 

@@ -25,14 +25,6 @@ Response unavailable() { return http::error(503, http::code::unavailable, "Datab
 Response conflict(std::string_view msg) { return http::error(409, http::code::conflict, msg); }
 Response not_found() { return http::error(404, http::code::not_found, "No such claim intent."); }
 
-crypto::Network network(const AppContext &ctx)
-{
-    auto n = crypto::parse_network(ctx.cfg.chain_network);
-    return n ? *n : crypto::Network::test;  // config load already refused anything else
-}
-
-json_t *nullable(const std::optional<std::string> &s) { return s ? json_string(s->c_str()) : json_null(); }
-
 int64_t to_int(const std::optional<std::string> &s) { return s ? std::strtoll(s->c_str(), nullptr, 10) : 0; }
 
 Response bad_id()
@@ -60,7 +52,7 @@ Response claim_intent(AppContext &ctx, const Request &req, const PathParams &)
     auto body = http::parse_json_body(req);
     if (body.error)
         return *body.error;
-    const crypto::Network net = network(ctx);
+    const crypto::Network net = ctx.network();
     JsonPtr details(json_array());
     http::Validator v(body.object.get(), details.get());
     v.only({"uid", "customer", "challenge", "signature"});
@@ -255,7 +247,7 @@ Response claim_status(AppContext &ctx, const Request &, const PathParams &params
         status = "expired";
     }
     return http::json(200, json_pack("{s:s,s:s,s:o,s:o,s:o}", "id", id.c_str(), "status", status.c_str(), "txid",
-                                     nullable(r[1]), "error", nullable(r[2]), "approvedBy", nullable(r[3])));
+                                     json_string_or_null(r[1]), "error", json_string_or_null(r[2]), "approvedBy", json_string_or_null(r[3])));
 }
 
 }  // namespace

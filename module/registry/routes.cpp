@@ -27,22 +27,11 @@ using http::Response;
 
 constexpr size_t kBodyLimit = 1024 * 1024;
 
-Response unavailable(std::string_view what)
-{
-    return http::error(503, http::code::unavailable, std::string(what) + " unavailable.");
-}
+using http::unavailable;
 
 Response internal() { return http::error(500, http::code::internal, "Internal error."); }
 
 Response conflict(std::string_view msg) { return http::error(409, http::code::conflict, msg); }
-
-crypto::Network network(const AppContext &ctx)
-{
-    auto n = crypto::parse_network(ctx.cfg.chain_network);
-    return n ? *n : crypto::Network::test;  // config load already refused anything else
-}
-
-json_t *nullable(const std::optional<std::string> &s) { return s ? json_string(s->c_str()) : json_null(); }
 
 void log_event(std::string_view msg, std::string_view uid, std::string_view pending_id)
 {
@@ -111,7 +100,7 @@ Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
         http::Validator av(auth, details.get(), "auth");
         av.only({"owner"});
         owner = av.string("owner", true);
-        if (owner && !crypto::parse_p2pkh_address(*owner, network(ctx)))
+        if (owner && !crypto::parse_p2pkh_address(*owner, ctx.network()))
             av.problem("owner", "must be a P2PKH address of this network");
     }
     if (!v.ok())
@@ -206,13 +195,13 @@ Response pending_view(AppContext &ctx, const PathParams &params, std::string_vie
         return v.error() == Errc::not_found ? http::error(404, http::code::not_found, "No such pending record.")
                                             : unavailable("Database");
     JsonPtr out(json_pack("{s:s,s:s,s:s,s:o}", "id", v->id.c_str(), "uid_tag_id", v->uid_tag_id.c_str(), "status",
-                          v->status.c_str(), "txid", nullable(v->txid)));
+                          v->status.c_str(), "txid", json_string_or_null(v->txid)));
     if (kind == "registration") {
         const std::string url = "/v1/patches/verify/" + v->uid_tag_id;
         json_object_set_new(out.get(), "certificateUrl",
                             v->status == "confirmed" ? json_string(url.c_str()) : json_null());
     }
-    json_object_set_new(out.get(), "error", nullable(v->error));
+    json_object_set_new(out.get(), "error", json_string_or_null(v->error));
     json_object_set_new(out.get(), "created_at", json_string(v->created_at.c_str()));
     json_object_set_new(out.get(), "updated_at", json_string(v->updated_at.c_str()));
     return http::json(200, out.release());
@@ -305,7 +294,7 @@ Response transfer(AppContext &ctx, const Request &req, const PathParams &params)
     auto new_owner = v.string("newOwnerAddress", true);
     auto pub = v.string("currentOwnerPubKey", true);
     auto sig = v.string("currentOwnerSignature", true);
-    const crypto::Network net = network(ctx);
+    const crypto::Network net = ctx.network();
     if (new_owner && !crypto::parse_p2pkh_address(*new_owner, net))
         v.problem("newOwnerAddress", "must be a P2PKH address of this network");
     if (pub && !address_of_pubkey(*pub, net))
@@ -400,7 +389,7 @@ Response unlock(AppContext &ctx, const Request &req, const PathParams &params)
     v.only({"ownerPubKey", "ownerSignature"});
     auto pub = v.string("ownerPubKey", true);
     auto sig = v.string("ownerSignature", true);
-    const crypto::Network net = network(ctx);
+    const crypto::Network net = ctx.network();
     if (pub && !address_of_pubkey(*pub, net))
         v.problem("ownerPubKey", "must be a 33-byte compressed secp256k1 public key in hex");
     if (sig && !valid_signature_hex(*sig))

@@ -29,10 +29,7 @@ constexpr size_t kSvdBodyLimit = 8 * 1024;
 constexpr size_t kMaxSignatureHex = 146;
 
 
-Response unavailable(std::string_view what)
-{
-    return http::error(503, http::code::unavailable, std::string(what) + " unavailable.");
-}
+using http::unavailable;
 
 Response no_store(Response r)
 {

@@ -3,7 +3,6 @@
 // Start-up follows patchproof-fcgi: configuration, secp256k1 context and the
 // known-answer self-test, MariaDB and libcurl library initialisation; then
 // the claim loop of worker/worker.h until SIGTERM/SIGINT.
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -12,9 +11,8 @@
 #include <curl/curl.h>
 
 #include "config/config.h"
-#include "crypto/secp256k1.h"
-#include "crypto/selftest.h"
 #include "log/log.h"
+#include "server/startup.h"
 #include "store/db.h"
 #include "worker/worker.h"
 
@@ -67,20 +65,9 @@ int main(int argc, char **argv)
         return fail(kUsage);
 
     std::string error_line;
-    auto cfg = pp::config::load([](const char *n) { return std::getenv(n); }, &error_line);
+    auto cfg = pp::server::start_service(&error_line);
     if (!cfg)
         return fail(error_line);
-    if (cfg->env == pp::config::Env::production) {
-        // No core dumps: they would carry the secrets.
-        rlimit none{0, 0};
-        setrlimit(RLIMIT_CORE, &none);
-    }
-
-    if (!pp::crypto::secp_init())
-        return fail("cannot create the secp256k1 context");
-    std::string_view failed;
-    if (!pp::crypto::self_test(&failed))
-        return fail("self-test failed at " + std::string(failed));
     Libraries libs;
     if (!pp::store::db_library_init())
         return fail("cannot initialise the MariaDB client library");
