@@ -25,6 +25,7 @@ std::string_view errc_name(Errc e) noexcept
     case Errc::out_of_range: return "out_of_range";
     case Errc::not_found: return "not_found";
     case Errc::conflict: return "conflict";
+    case Errc::deadlock: return "deadlock";
     case Errc::unavailable: return "unavailable";
     case Errc::timeout: return "timeout";
     case Errc::internal: return "internal";

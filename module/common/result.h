@@ -33,6 +33,8 @@ enum class Errc {
     out_of_range,
     not_found,
     conflict,           // lost an optimistic-lock race, duplicate key
+    deadlock,           // the server aborted the transaction (deadlock, lock-wait
+                        // timeout, Galera certification): re-run it whole
     unavailable,        // a backing service (MariaDB, memcached, KMS, chain) is down
     timeout,
     internal,

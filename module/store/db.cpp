@@ -19,7 +19,7 @@ constexpr size_t kMaxCachedStatements = 256;
 // with mysql_stmt_fetch_column at their exact length.
 constexpr unsigned long kColumnBuffer = 256;
 
-enum class Kind { lost, conflict, timeout, too_large, other };
+enum class Kind { lost, conflict, aborted, timeout, too_large, other };
 
 Kind classify(unsigned err)
 {
@@ -52,9 +52,14 @@ Kind classify(unsigned err)
     case ER_DUP_KEY:
     case ER_DUP_UNIQUE:
     case ER_DUP_ENTRY_WITH_KEY_NAME:
-    case ER_LOCK_DEADLOCK:  // InnoDB rolled the transaction back: a lost race, retry
         return Kind::conflict;
+    // InnoDB rolled the whole transaction back (Galera reports a failed
+    // certification the same way, often at COMMIT). A lock-wait timeout only
+    // rolls back the statement, but what ran before it may rest on a read
+    // that is now stale: the transaction is re-run from its start as well.
+    case ER_LOCK_DEADLOCK:
     case ER_LOCK_WAIT_TIMEOUT:
+        return Kind::aborted;
     case ER_STATEMENT_TIMEOUT:
     case ER_QUERY_INTERRUPTED:
         return Kind::timeout;
@@ -110,6 +115,7 @@ Db &Db::operator=(Db &&other) noexcept
         last_errno_ = other.last_errno_;
         in_txn_ = other.in_txn_;
         txn_lost_ = other.txn_lost_;
+        txn_aborted_ = other.txn_aborted_;
     }
     return *this;
 }
@@ -200,6 +206,11 @@ Errc Db::on_error(unsigned err)
         drop_connection();
         return Errc::out_of_range;
     case Kind::conflict: return Errc::conflict;
+    case Kind::aborted:
+        // Every later statement must fail too: after a deadlock the server is
+        // outside any transaction and would autocommit them one by one.
+        if (in_txn_) txn_aborted_ = true;
+        return Errc::deadlock;
     case Kind::timeout: return Errc::timeout;
     case Kind::other: break;
     }
@@ -227,6 +238,7 @@ Result<st_mysql_stmt *> Db::prepare(std::string_view sql)
 Result<st_mysql_stmt *> Db::run(std::string_view sql, std::initializer_list<Param> params)
 {
     if (txn_lost_) return Errc::unavailable;
+    if (txn_aborted_) return Errc::deadlock;
     if (auto c = ensure_connected(); !c) return c.error();
     auto prepared = prepare(sql);
     if (!prepared) return prepared.error();
@@ -412,6 +424,7 @@ Result<void> Db::begin()
 {
     // A new transaction forgets one lost with an old connection.
     txn_lost_ = false;
+    txn_aborted_ = false;
     in_txn_ = false;
     if (auto r = simple("START TRANSACTION"); !r) return r;
     in_txn_ = true;
@@ -423,7 +436,16 @@ Result<void> Db::commit()
     // The server already rolled back with the lost session: never report a
     // COMMIT on a fresh connection as success.
     if (txn_lost_) return Errc::unavailable;
-    if (auto r = simple("COMMIT"); !r) return r;  // lost here: outcome unknown, unavailable
+    if (txn_aborted_) return Errc::deadlock;
+    if (auto r = simple("COMMIT"); !r) {
+        // deadlock here (Galera certification): the server rolled back.
+        // Lost here: the outcome is unknown, reported as unavailable.
+        if (r.error() == Errc::deadlock) {
+            txn_aborted_ = false;
+            in_txn_ = false;
+        }
+        return r;
+    }
     in_txn_ = false;
     return {};
 }
@@ -435,6 +457,9 @@ Result<void> Db::rollback()
         in_txn_ = false;
         return {};
     }
+    // After a deadlock the server has rolled back already; ROLLBACK is
+    // harmless, and after a lock-wait timeout it is needed.
+    txn_aborted_ = false;
     auto r = simple("ROLLBACK");
     in_txn_ = false;
     txn_lost_ = false;

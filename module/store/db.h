@@ -72,9 +72,12 @@ public:
 
     // Prepared statement; returns affected rows, counted as rows MATCHED by
     // the WHERE clause (CLIENT_FOUND_ROWS), so a guarded UPDATE that happens
-    // to write identical values still reports 1. Duplicate key and deadlock
-    // -> Errc::conflict; lock-wait / statement timeout -> Errc::timeout;
-    // wrong parameter count -> Errc::invalid_argument.
+    // to write identical values still reports 1. Duplicate key ->
+    // Errc::conflict; deadlock, lock-wait timeout or a Galera certification
+    // failure -> Errc::deadlock (and, inside a transaction, every later call
+    // until rollback() fails with it too: re-run the transaction whole, see
+    // store/txn.h); statement timeout -> Errc::timeout; wrong parameter count
+    // -> Errc::invalid_argument.
     Result<uint64_t> execute(std::string_view sql, std::initializer_list<Param> params = {});
     // Prepared; all columns fetched as text, values of any size (MB TEXT/BLOB).
     Result<std::vector<Row>> query(std::string_view sql, std::initializer_list<Param> params = {});
@@ -119,6 +122,7 @@ private:
     unsigned last_errno_ = 0;
     bool in_txn_ = false;
     bool txn_lost_ = false;
+    bool txn_aborted_ = false;  // deadlock inside the open transaction
 };
 
 }  // namespace pp::store
