@@ -4,6 +4,7 @@
 #include "crypto/encoding.h"
 #include "crypto/jwt.h"
 #include "crypto/secret.h"
+#include "store/identities.h"
 
 namespace pp::app {
 
@@ -61,14 +62,13 @@ AuthOutcome check_jwt(AppContext &ctx, const http::Request &req)
         out.error = http::error(503, http::code::unavailable, "Database unavailable.");
         return out;
     }
-    auto rows = db->query("SELECT not_before FROM subject_not_before WHERE user_id = ?", {subject.user_id});
-    if (!rows) {
+    auto not_before = store::subject_not_before(*db, subject.user_id);
+    if (!not_before) {
         out.error = http::error(503, http::code::unavailable, "Database unavailable.");
         return out;
     }
-    if (!rows->empty() && (*rows)[0][0]) {
-        const long long not_before = std::stoll(*(*rows)[0][0]);
-        if (subject.iat <= not_before) {
+    if (*not_before) {
+        if (subject.iat <= **not_before) {
             out.error = http::error(401, http::code::token_invalid, "The token has been revoked.");
             return out;
         }

@@ -3,6 +3,7 @@
 
 #include "app/auth.h"
 #include "common/json.h"
+#include "store/stats.h"
 
 namespace pp::app {
 namespace {
@@ -36,28 +37,26 @@ Response ready(AppContext &ctx, const Request &, const PathParams &)
 
 // Gauges read from MariaDB at scrape time; none when it is down (the
 // families still carry their HELP/TYPE lines).
-std::vector<server::Gauge> count_by(AppContext &ctx, const char *sql, const char *label)
+std::vector<server::Gauge> gauges(AppContext &ctx, Result<std::vector<store::LabelCount>> (*read)(store::Db &),
+                                  const char *label)
 {
     std::vector<server::Gauge> out;
     store::Db *db = ctx.db();
     if (!db)
         return out;
-    auto rows = db->query(sql);
-    if (!rows)
+    auto counts = read(*db);
+    if (!counts)
         return out;
-    for (const auto &row : *rows) {
-        if (row.size() < 2 || !row[0] || !row[1])
-            continue;
-        out.push_back({std::string(label) + "=\"" + *row[0] + "\"", std::stod(*row[1])});
-    }
+    for (const auto &c : *counts)
+        out.push_back({std::string(label) + "=\"" + c.label + "\"", double(c.count)});
     return out;
 }
 
 Response render(AppContext &ctx, bool internal)
 {
     server::RenderInput in;
-    in.jobs = count_by(ctx, "SELECT step, COUNT(*) FROM jobs GROUP BY step", "state");
-    in.utxo_pool = count_by(ctx, "SELECT status, COUNT(*) FROM utxos GROUP BY status", "status");
+    in.jobs = gauges(ctx, store::jobs_by_step, "state");
+    in.utxo_pool = gauges(ctx, store::utxos_by_status, "status");
     for (const auto &r : ctx.router.routes())
         in.route_names.push_back(r.method + " " + r.pattern);
     in.kid = ctx.kid();

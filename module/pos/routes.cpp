@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "pos/routes.h"
 
-#include <cstdlib>
-
 #include "common/json.h"
 #include "crypto/base58.h"
 #include "http/body.h"
 #include "log/log.h"
 #include "registry/records.h"
-#include "registry/routes.h"
+#include "store/claims.h"
+#include "store/patches.h"
 #include "store/pending.h"
+#include "store/txn.h"
 
 namespace pp::pos {
 namespace {
@@ -25,8 +25,6 @@ Response unavailable() { return http::error(503, http::code::unavailable, "Datab
 Response conflict(std::string_view msg) { return http::error(409, http::code::conflict, msg); }
 Response not_found() { return http::error(404, http::code::not_found, "No such claim intent."); }
 
-int64_t to_int(const std::optional<std::string> &s) { return s ? std::strtoll(s->c_str(), nullptr, 10) : 0; }
-
 Response bad_id()
 {
     return http::validation_error(
@@ -37,11 +35,7 @@ Response bad_id()
 // harmless (someone else changed it first), so the result is not needed.
 void mark_expired(store::Db &db, std::string_view id, int64_t version)
 {
-    auto r = db.execute(
-        "UPDATE claim_intents SET status = 'expired', version = version + 1 "
-        "WHERE id = ? AND version = ? AND status = 'pending'",
-        {id, version});
-    if (!r)
+    if (!store::expire_claim(db, id, version))
         log::warn("claim intent expiry not recorded");
 }
 
@@ -107,16 +101,15 @@ Response claim_intent(AppContext &ctx, const Request &req, const PathParams &)
     store::Db *db = ctx.db();
     if (!db)
         return unavailable();
-    auto state = registry::load_patch_state(*db, uid_s);
+    auto state = store::load_patch_state(*db, uid_s);
     if (!state)
         return unavailable();
     if (!*state)
         return http::error(404, http::code::not_found, "No patch with this uid.");
     const std::string id = store::random_id();
-    auto ins = db->execute(
-        "INSERT INTO claim_intents (id, uid_tag_id, customer_address, customer_user_id, customer_pubkey, nonce, "
-        "challenge_ts, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        {id, uid_s, address_s, *user_id, pub_s, *nonce, int64_t(*ts), now + ttl});
+    const store::NewClaim claim{id, uid_s, address_s, std::string(*user_id), pub_s, std::string(*nonce),
+                                int64_t(*ts), now + ttl};
+    auto ins = store::insert_claim(*db, claim);
     if (!ins)
         return ins.error() == Errc::conflict ? conflict("This nonce was already used.") : unavailable();
     JsonPtr f(json_pack("{s:s,s:s}", "claim_intent_id", id.c_str(), "uid_tag_id", uid_s.c_str()));
@@ -147,38 +140,34 @@ Response claim_approve(AppContext &ctx, const Request &req, const PathParams &)
     store::Db *db = ctx.db();
     if (!db)
         return unavailable();
-    auto rows = db->query(
-        "SELECT uid_tag_id, customer_address, status, expires_ms, version FROM claim_intents WHERE id = ?", {id});
-    if (!rows)
+    auto found = store::find_claim(*db, id);
+    if (!found)
         return unavailable();
-    if (rows->empty())
+    if (!*found)
         return not_found();
-    const store::Row &r = (*rows)[0];
-    const std::string uid = r[0].value_or("");
-    const std::optional<std::string> customer = r[1];
-    const std::string status = r[2].value_or("");
-    const int64_t expires_ms = to_int(r[3]), version = to_int(r[4]);
-    if (status != "pending")
+    const store::Claim &intent = **found;
+    const std::string &uid = intent.uid_tag_id;
+    if (intent.status != store::ClaimStatus::pending)
         return conflict("The claim intent is not pending.");
-    if (app::now_ms() > expires_ms) {
-        mark_expired(*db, id, version);
+    if (app::now_ms() > intent.expires_ms) {
+        mark_expired(*db, id, intent.version);
         return conflict("The claim intent has expired.");
     }
-    if (!customer)
+    if (!intent.customer_address)
         return conflict("The claim intent no longer names a customer.");
 
-    auto state = registry::load_patch_state(*db, uid);
+    auto state = store::load_patch_state(*db, uid);
     if (!state)
         return unavailable();
     if (!*state)
         return conflict("The patch has no confirmed state.");
-    const registry::PatchState &s = **state;
+    const store::PatchState &s = **state;
     if (s.pending_transfer_id)
         return conflict("A transfer of this patch is already pending.");
 
     json_error_t jerr;
     JsonPtr current(json_loadb(s.current_record.data(), s.current_record.size(), JSON_REJECT_DUPLICATES, &jerr));
-    registry::PosTransfer t{*customer, s.current_txid, approver, id, app::now_ms()};
+    registry::PosTransfer t{*intent.customer_address, s.current_txid, approver, id, app::now_ms()};
     auto next = registry::pos_transfer_record(current.get(), t);
     if (!next)
         return http::error(500, http::code::internal, "Internal error.");
@@ -188,34 +177,32 @@ Response claim_approve(AppContext &ctx, const Request &req, const PathParams &)
 
     store::NewPending p;
     p.id = store::random_id();
-    p.kind = "transfer";
+    p.kind = store::to_text(store::PendingKind::transfer);
     p.uid_tag_id = uid;
     p.record = encoded->on_chain;
     p.prev_txid = s.current_txid;
     p.claim_intent_id = id;
-    if (!db->begin())
-        return unavailable();
     // Both guards in one transaction: the intent must still be the pending
     // row we read, and the patch state must still be unlocked at its version.
-    auto approved = db->execute(
-        "UPDATE claim_intents SET status = 'approved', approved_by = ?, pending_id = ?, version = version + 1 "
-        "WHERE id = ? AND version = ? AND status = 'pending'",
-        {approver, p.id, id, version});
-    if (!approved || *approved == 0) {
-        (void)db->rollback();
-        return approved ? conflict("The claim intent is not pending.") : unavailable();
-    }
-    auto locked = registry::lock_for_transfer(*db, s, p.id);
-    if (!locked) {
-        (void)db->rollback();
-        return locked.error() == Errc::conflict ? conflict("A transfer of this patch is already pending.")
-                                                : unavailable();
-    }
-    auto job = store::enqueue(*db, p);
-    if (!job || !db->commit()) {
-        (void)db->rollback();
-        return unavailable();
-    }
+    std::optional<Response> refused;
+    auto job = store::with_txn(*db, [&](store::Txn &txn) -> Result<uint64_t> {
+        refused.reset();
+        auto approved = store::approve_claim(txn.db(), id, intent.version, approver, p.id);
+        if (!approved)
+            return approved.error();
+        if (!*approved) {
+            refused = conflict("The claim intent is not pending.");
+            return Errc::conflict;
+        }
+        if (auto locked = store::lock_for_transfer(txn.db(), s, p.id); !locked) {
+            if (locked.error() == Errc::conflict)
+                refused = conflict("A transfer of this patch is already pending.");
+            return locked.error();
+        }
+        return store::enqueue(txn.db(), p);
+    });
+    if (!job)
+        return refused ? std::move(*refused) : unavailable();
     JsonPtr f(json_pack("{s:s,s:s,s:s}", "claim_intent_id", id.c_str(), "uid_tag_id", uid.c_str(), "pending_id",
                         p.id.c_str()));
     log::info("claim intent approved", f.get());
@@ -234,20 +221,21 @@ Response claim_status(AppContext &ctx, const Request &, const PathParams &params
     store::Db *db = ctx.db();
     if (!db)
         return unavailable();
-    auto rows =
-        db->query("SELECT status, txid, error, approved_by, expires_ms, version FROM claim_intents WHERE id = ?", {id});
-    if (!rows)
+    auto found = store::find_claim(*db, id);
+    if (!found)
         return unavailable();
-    if (rows->empty())
+    if (!*found)
         return not_found();
-    const store::Row &r = (*rows)[0];
-    std::string status = r[0].value_or("");
-    if (status == "pending" && app::now_ms() > to_int(r[4])) {
-        mark_expired(*db, id, to_int(r[5]));
-        status = "expired";
+    const store::Claim &c = **found;
+    store::ClaimStatus status = c.status;
+    if (status == store::ClaimStatus::pending && app::now_ms() > c.expires_ms) {
+        mark_expired(*db, id, c.version);
+        status = store::ClaimStatus::expired;
     }
-    return http::json(200, json_pack("{s:s,s:s,s:o,s:o,s:o}", "id", id.c_str(), "status", status.c_str(), "txid",
-                                     json_string_or_null(r[1]), "error", json_string_or_null(r[2]), "approvedBy", json_string_or_null(r[3])));
+    const std::string status_text(store::to_text(status));
+    return http::json(200, json_pack("{s:s,s:s,s:o,s:o,s:o}", "id", id.c_str(), "status", status_text.c_str(), "txid",
+                                     json_string_or_null(c.txid), "error", json_string_or_null(c.error), "approvedBy",
+                                     json_string_or_null(c.approved_by)));
 }
 
 }  // namespace

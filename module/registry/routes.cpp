@@ -15,7 +15,10 @@
 #include "http/body.h"
 #include "log/log.h"
 #include "registry/records.h"
+#include "store/content.h"
+#include "store/patches.h"
 #include "store/pending.h"
+#include "store/txn.h"
 
 namespace pp::registry {
 namespace {
@@ -24,6 +27,8 @@ using app::AppContext;
 using http::PathParams;
 using http::Request;
 using http::Response;
+using store::PatchState;
+using store::load_patch_state;
 
 constexpr size_t kBodyLimit = 1024 * 1024;
 
@@ -116,10 +121,10 @@ Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
         return unavailable("Database");
     if (*state)
         return conflict("This uid_tag_id is already registered.");
-    auto pending = db->query("SELECT 1 FROM pending_records WHERE reg_lock = ?", {uid_s});
+    auto pending = store::registration_pending(*db, uid_s);
     if (!pending)
         return unavailable("Database");
-    if (!pending->empty())
+    if (*pending)
         return conflict("A registration of this uid_tag_id is already pending.");
 
     // Issuer signature over SHA256(C).
@@ -152,27 +157,31 @@ Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
 
     store::NewPending p;
     p.id = store::random_id();
-    p.kind = "registration";
+    p.kind = store::to_text(store::PendingKind::registration);
     p.uid_tag_id = uid_s;
     p.record = encoded->on_chain;
-    if (!db->begin())
-        return unavailable("Database");
-    auto job = store::enqueue(*db, p);
+    bool registered = false;
+    auto job = store::with_txn(*db, [&](store::Txn &txn) -> Result<uint64_t> {
+        registered = false;
+        auto id = store::enqueue(txn.db(), p);
+        if (!id)
+            return id.error();
+        // A pending registration confirmed between the check above and our
+        // insert leaves the uid registered: the locking read sees the latest commit.
+        auto reg = store::patch_registered_locked(txn.db(), uid_s);
+        if (!reg)
+            return reg.error();
+        if (*reg) {
+            registered = true;
+            return Errc::conflict;
+        }
+        return id;
+    });
     if (!job) {
-        (void)db->rollback();
+        if (registered)
+            return conflict("This uid_tag_id is already registered.");
         return job.error() == Errc::conflict ? conflict("A registration of this uid_tag_id is already pending.")
                                              : unavailable("Database");
-    }
-    // A pending registration confirmed between the check above and our insert
-    // leaves the uid registered: the locking read sees the latest commit.
-    auto registered = db->query("SELECT 1 FROM patch_state WHERE uid_tag_id = ? LOCK IN SHARE MODE", {uid_s});
-    if (!registered || !registered->empty()) {
-        (void)db->rollback();
-        return registered ? conflict("This uid_tag_id is already registered.") : unavailable("Database");
-    }
-    if (!db->commit()) {
-        (void)db->rollback();
-        return unavailable("Database");
     }
     log_event("patch registration queued", uid_s, p.id);
     return http::json(202, json_pack("{s:s,s:I,s:s,s:s}", "message", "Queued for broadcast", "jobId",
@@ -181,7 +190,7 @@ Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
 
 // ---------------------------------------------------------------- pending
 
-Response pending_view(AppContext &ctx, const PathParams &params, std::string_view kind)
+Response pending_view(AppContext &ctx, const PathParams &params, store::PendingKind kind)
 {
     const std::string_view id = params.get("id");
     if (!valid_id32(id))
@@ -194,12 +203,13 @@ Response pending_view(AppContext &ctx, const PathParams &params, std::string_vie
     if (!v)
         return v.error() == Errc::not_found ? http::error(404, http::code::not_found, "No such pending record.")
                                             : unavailable("Database");
+    const std::string status(store::to_text(v->status));
     JsonPtr out(json_pack("{s:s,s:s,s:s,s:o}", "id", v->id.c_str(), "uid_tag_id", v->uid_tag_id.c_str(), "status",
-                          v->status.c_str(), "txid", json_string_or_null(v->txid)));
-    if (kind == "registration") {
+                          status.c_str(), "txid", json_string_or_null(v->txid)));
+    if (kind == store::PendingKind::registration) {
         const std::string url = "/v1/patches/verify/" + v->uid_tag_id;
         json_object_set_new(out.get(), "certificateUrl",
-                            v->status == "confirmed" ? json_string(url.c_str()) : json_null());
+                            v->status == store::PendingStatus::confirmed ? json_string(url.c_str()) : json_null());
     }
     json_object_set_new(out.get(), "error", json_string_or_null(v->error));
     json_object_set_new(out.get(), "created_at", json_string(v->created_at.c_str()));
@@ -209,12 +219,12 @@ Response pending_view(AppContext &ctx, const PathParams &params, std::string_vie
 
 Response pending_registration(AppContext &ctx, const Request &, const PathParams &params)
 {
-    return pending_view(ctx, params, "registration");
+    return pending_view(ctx, params, store::PendingKind::registration);
 }
 
 Response pending_transfer(AppContext &ctx, const Request &, const PathParams &params)
 {
-    return pending_view(ctx, params, "transfer");
+    return pending_view(ctx, params, store::PendingKind::transfer);
 }
 
 // ---------------------------------------------------------------- verify
@@ -311,12 +321,12 @@ Response transfer(AppContext &ctx, const Request &req, const PathParams &params)
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
-    auto rec = db->query("SELECT uid_tag_id FROM records WHERE txid = ?", {txid});
+    auto rec = store::uid_of_record(*db, txid);
     if (!rec)
         return unavailable("Database");
-    if (rec->empty() || !(*rec)[0][0])
+    if (!*rec)
         return http::error(404, http::code::not_found, "No record with this txid.");
-    const std::string uid = *(*rec)[0][0];
+    const std::string uid = **rec;
     auto state = load_patch_state(*db, uid);
     if (!state)
         return unavailable("Database");
@@ -347,23 +357,21 @@ Response transfer(AppContext &ctx, const Request &req, const PathParams &params)
 
     store::NewPending p;
     p.id = store::random_id();
-    p.kind = "transfer";
+    p.kind = store::to_text(store::PendingKind::transfer);
     p.uid_tag_id = uid;
     p.record = encoded->on_chain;
     p.prev_txid = txid;
-    if (!db->begin())
-        return unavailable("Database");
-    auto locked = lock_for_transfer(*db, s, p.id);
-    if (!locked) {
-        (void)db->rollback();
-        return locked.error() == Errc::conflict ? conflict("A transfer of this patch is already pending.")
-                                                : unavailable("Database");
-    }
-    auto job = store::enqueue(*db, p);
-    if (!job || !db->commit()) {
-        (void)db->rollback();
-        return unavailable("Database");
-    }
+    bool lost_lock = false;
+    auto job = store::with_txn(*db, [&](store::Txn &txn) -> Result<uint64_t> {
+        lost_lock = false;
+        if (auto locked = store::lock_for_transfer(txn.db(), s, p.id); !locked) {
+            lost_lock = locked.error() == Errc::conflict;
+            return locked.error();
+        }
+        return store::enqueue(txn.db(), p);
+    });
+    if (!job)
+        return lost_lock ? conflict("A transfer of this patch is already pending.") : unavailable("Database");
     log_event("patch transfer queued", uid, p.id);
     return http::json(202, json_pack("{s:s,s:I,s:s,s:s}", "message", "Queued for broadcast", "jobId",
                                      json_int_t(*job), "uid_tag_id", uid.c_str(), "pendingId", p.id.c_str()));
@@ -415,17 +423,17 @@ Response unlock(AppContext &ctx, const Request &req, const PathParams &params)
     if (!verify_message_signature(unlock_message(*uid, s.current_txid), ascii_lower(*pub), ascii_lower(*sig)))
         return http::error(403, http::code::forbidden, "The owner's signature is invalid.");
 
-    auto rows = db->query("SELECT nonce, ciphertext FROM patch_content WHERE uid_tag_id = ?", {*uid});
-    if (!rows)
+    auto sealed = store::find_content(*db, *uid);
+    if (!sealed)
         return unavailable("Database");
     JsonPtr out(json_pack("{s:b,s:s,s:s}", "authorized", 1, "uid_tag_id", uid->c_str(), "txid",
                           s.current_txid.c_str()));
-    if (!rows->empty() && (*rows)[0][0] && (*rows)[0][1]) {
+    if (*sealed) {
         crypto::Secret<32> master;
         if (!master_key(ctx, master))
             return unavailable("Content decryption");
-        const std::string &nonce = *(*rows)[0][0];
-        const std::string &ct = *(*rows)[0][1];
+        const std::string &nonce = (*sealed)->nonce;
+        const std::string &ct = (*sealed)->ciphertext;
         auto plain = open_content(master.span(), *uid, crypto::as_bytes(nonce), crypto::as_bytes(ct));
         if (!plain) {
             log::error("stored content does not decrypt");
@@ -470,10 +478,7 @@ Response put_content(AppContext &ctx, const Request &req, const PathParams &para
     const SealedContent sealed = seal_content(master.span(), *uid, *content);
     const std::string_view nonce(reinterpret_cast<const char *>(sealed.nonce.data()), sealed.nonce.size());
     const std::string_view ct(reinterpret_cast<const char *>(sealed.ciphertext.data()), sealed.ciphertext.size());
-    auto up = db->execute(
-        "INSERT INTO patch_content (uid_tag_id, nonce, ciphertext, bytes) VALUES (?, ?, ?, ?) "
-        "ON DUPLICATE KEY UPDATE nonce = VALUES(nonce), ciphertext = VALUES(ciphertext), bytes = VALUES(bytes)",
-        {*uid, nonce, ct, int64_t(content->size())});
+    auto up = store::put_content(*db, *uid, nonce, ct, int64_t(content->size()));
     if (!up)
         return unavailable("Database");
     return http::json(200, json_pack("{s:s,s:b,s:I}", "uid_tag_id", uid->c_str(), "stored", 1, "bytes",
@@ -481,41 +486,6 @@ Response put_content(AppContext &ctx, const Request &req, const PathParams &para
 }
 
 }  // namespace
-
-Result<std::optional<PatchState>> load_patch_state(store::Db &db, std::string_view uid)
-{
-    auto rows = db.query(
-        "SELECT uid_tag_id, current_txid, current_record, record_hash, owner_address, pending_transfer_id, version "
-        "FROM patch_state WHERE uid_tag_id = ?",
-        {uid});
-    if (!rows)
-        return rows.error();
-    if (rows->empty())
-        return std::optional<PatchState>();
-    const store::Row &r = (*rows)[0];
-    PatchState s;
-    s.uid_tag_id = r[0].value_or("");
-    s.current_txid = r[1].value_or("");
-    s.current_record = r[2].value_or("");
-    s.record_hash = r[3].value_or("");
-    s.owner_address = r[4].value_or("");
-    s.pending_transfer_id = r[5];
-    s.version = r[6] ? std::stoll(*r[6]) : 0;
-    return std::optional<PatchState>(std::move(s));
-}
-
-Result<void> lock_for_transfer(store::Db &db, const PatchState &s, std::string_view pending_id)
-{
-    auto n = db.execute(
-        "UPDATE patch_state SET pending_transfer_id = ?, version = version + 1 "
-        "WHERE uid_tag_id = ? AND current_txid = ? AND pending_transfer_id IS NULL AND version = ?",
-        {pending_id, s.uid_tag_id, s.current_txid, s.version});
-    if (!n)
-        return n.error();
-    if (*n == 0)
-        return Errc::conflict;
-    return {};
-}
 
 void add_routes(app::AppRouter &router)
 {

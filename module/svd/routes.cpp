@@ -16,6 +16,7 @@
 #include "crypto/svd.h"
 #include "http/body.h"
 #include "log/log.h"
+#include "store/identities.h"
 
 namespace pp::svd {
 namespace {
@@ -93,15 +94,15 @@ Response register_post(AppContext &ctx, const Request &req, const PathParams &)
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
-    auto ins = db->execute("INSERT INTO svd_registrations (user_id, pmc_hex) VALUES (?, ?)", {user_id, pmc_hex});
+    auto ins = store::insert_pmc(*db, user_id, pmc_hex);
     if (ins)
         return http::json(201, json_pack("{s:b,s:s}", "success", 1, "message", "PMC registered successfully."));
     if (ins.error() != Errc::conflict)
         return unavailable("Database");
-    auto rows = db->query("SELECT pmc_hex FROM svd_registrations WHERE user_id = ?", {user_id});
-    if (!rows)
+    auto have = store::find_pmc(*db, user_id);
+    if (!have)
         return unavailable("Database");
-    if (!rows->empty() && (*rows)[0][0] && *(*rows)[0][0] == pmc_hex)
+    if (*have && **have == pmc_hex)
         return http::json(200, json_pack("{s:b,s:s}", "success", 1, "message", "PMC registered successfully."));
     return http::error(409, http::code::duplicate_pmc, "This user already has a registered key.");
 }
@@ -123,12 +124,10 @@ Response register_put(AppContext &ctx, const Request &req, const PathParams &)
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
-    auto upd = db->execute("UPDATE svd_registrations SET pmc_hex = ?, version = version + 1 WHERE user_id = ?",
-                           {ascii_lower(*pmc), auth.subject->user_id});
+    auto upd = store::replace_pmc(*db, auth.subject->user_id, ascii_lower(*pmc));
     if (!upd)
         return unavailable("Database");
-    // Matched rows (CLIENT_FOUND_ROWS): 0 means the registration is gone.
-    if (*upd == 0)
+    if (!*upd)
         return http::error(404, http::code::not_found, "No key is registered for this user.");
     return http::json(200, json_pack("{s:b,s:s}", "success", 1, "message", "PMC replaced."));
 }
@@ -162,8 +161,8 @@ Response begin(AppContext &ctx, const Request &req, const PathParams &)
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
-    auto rows = db->query("SELECT pmc_hex FROM svd_registrations WHERE user_id = ?", {user_id});
-    if (!rows)
+    auto registered = store::find_pmc(*db, user_id);
+    if (!registered)
         return unavailable("Database");
     const std::string kid = ctx.kid();
     if (kid.empty())
@@ -182,7 +181,7 @@ Response begin(AppContext &ctx, const Request &req, const PathParams &)
     count(ctx, server::SvdEvent::begin);
     if (ctx.metrics)
         ctx.metrics->challenges_issued.fetch_add(1, std::memory_order_relaxed);
-    json_t *pmc = (!rows->empty() && (*rows)[0][0]) ? json_string((*rows)[0][0]->c_str()) : json_null();
+    json_t *pmc = *registered ? json_string((*registered)->c_str()) : json_null();
     return no_store(http::json(200, json_pack("{s:s,s:o,s:s,s:I}", "M", crypto::hex_encode(m).c_str(), "pmcHex", pmc,
                                               "kid", kid.c_str(), "expiresIn",
                                               json_int_t(ctx.cfg.svd_challenge_ttl_sec))));
@@ -256,12 +255,12 @@ Response complete(AppContext &ctx, const Request &req, const PathParams &)
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
-    auto rows = db->query("SELECT pmc_hex FROM svd_registrations WHERE user_id = ?", {user_id});
-    if (!rows)
+    auto registered = store::find_pmc(*db, user_id);
+    if (!registered)
         return unavailable("Database");
-    if (rows->empty() || !(*rows)[0][0])
+    if (!*registered)
         return svd_error(ctx, server::SvdEvent::no_pmc, 400, "SVD_NO_PMC", "No key is registered for this user.");
-    const std::string pmc_hex = *(*rows)[0][0];
+    const std::string pmc_hex = **registered;
     auto pmc_bytes = crypto::hex_decode(pmc_hex);
     auto pmc = pmc_bytes ? crypto::parse_pubkey(*pmc_bytes) : Result<crypto::PublicKey>(Errc::bad_key);
     if (!pmc)
