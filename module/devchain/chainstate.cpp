@@ -8,7 +8,6 @@
 #include <chrono>
 #include <ctime>
 #include <set>
-#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -24,11 +23,9 @@ using crypto::Hash256;
 using store::Param;
 using store::Row;
 
-// A lost race (deadlock, lock wait) is retried this often before the
-// caller sees the error.
-constexpr int kAttempts = 4;
 // Our transactions hold row locks for milliseconds; a longer wait means a
-// stuck peer, and must end well inside the client's 5 s read timeout.
+// stuck peer, and must end well inside the client's 5 s read timeout (it is
+// Errc::deadlock, and store::with_txn runs the transaction again).
 constexpr std::string_view kLockWaitSql = "SET SESSION innodb_lock_wait_timeout = 3";
 // Regtest's difficulty bits, only to make the fake header look familiar.
 constexpr uint32_t kBlockBits = 0x207fffff;
@@ -70,49 +67,12 @@ SubmitOutcome rejected(std::string txid, std::string_view reason)
     return SubmitOutcome{SubmitOutcome::Kind::rejected, std::move(txid), std::string(reason)};
 }
 
-// Rolls back on every path that does not commit, so a rejection or an
-// error never leaves row locks behind.
-class TxnGuard {
-public:
-    explicit TxnGuard(store::Db &db) : db_(db) {}
-    TxnGuard(const TxnGuard &) = delete;
-    TxnGuard &operator=(const TxnGuard &) = delete;
-    ~TxnGuard()
-    {
-        if (!done_) (void)db_.rollback();
-    }
-    Result<void> commit()
-    {
-        done_ = true;
-        return db_.commit();
-    }
-
-private:
-    store::Db &db_;
-    bool done_ = false;
-};
-
-Result<void> begin(store::Db &db)
+// Our transactions hold row locks for milliseconds; the session setting is
+// re-applied in every transaction because a reconnect resets it. Best
+// effort: a dropped connection shows up again at the next statement.
+void short_lock_wait(store::Txn &txn)
 {
-    // Best effort: a failure here (e.g. a dropped connection) shows up again,
-    // and is reported, by begin() itself after its reconnect.
-    (void)db.execute(kLockWaitSql);
-    return db.begin();
-}
-
-bool retryable(Errc e)
-{
-    return e == Errc::conflict || e == Errc::timeout;
-}
-
-template <typename F>
-auto with_retries(F &&attempt) -> decltype(attempt())
-{
-    for (int i = 1;; ++i) {
-        auto r = attempt();
-        if (r || !retryable(r.error()) || i >= kAttempts) return r;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5 * i));
-    }
+    (void)txn.db().execute(kLockWaitSql);
 }
 
 // scriptSig items: every opcode must push (a node's SIGPUSHONLY rule).
@@ -307,31 +267,31 @@ Result<void> ChainState::insert_tx(const crypto::Tx &tx, const std::string &txid
 Result<void> ChainState::init(const std::optional<Genesis> &genesis, bool *created)
 {
     if (created) *created = false;
-    return with_retries([&]() -> Result<void> {
-        if (auto b = begin(db_); !b) return b;
-        TxnGuard guard(db_);
+    auto made = store::with_txn(db_, [&](store::Txn &txn) -> Result<bool> {
+        short_lock_wait(txn);
         auto rows = db_.query("SELECT height, hash, mined_at FROM dc_tip WHERE id = 1 FOR UPDATE");
         if (!rows) return rows.error();
         if (rows->size() != 1) return Errc::internal;  // schema not migrated
         auto height = to_i64(rows->front()[0]);
         if (!height) return height.error();
-        if (*height >= 0) return guard.commit();
+        if (*height >= 0) return false;
 
         Tip tip;
         const int64_t now = now_sec();
-        if (auto r = append_block(tip, {}, now); !r) return r;
+        if (auto r = append_block(tip, {}, now); !r) return r.error();
         if (genesis) {
             const crypto::Tx tx = make_genesis_tx(genesis->pkh, genesis->outputs, genesis->sats,
                                                   uint64_t(std::chrono::system_clock::now().time_since_epoch().count()));
             const std::string txid = crypto::txid_hex(tx);
             const std::string raw_hex = crypto::hex_encode(crypto::serialize(tx));
-            if (auto r = insert_tx(tx, txid, raw_hex, 0, now); !r) return r;
-            if (auto r = append_block(tip, {txid}, now); !r) return r;
+            if (auto r = insert_tx(tx, txid, raw_hex, 0, now); !r) return r.error();
+            if (auto r = append_block(tip, {txid}, now); !r) return r.error();
         }
-        if (auto c = guard.commit(); !c) return c;
-        if (created) *created = true;
-        return {};
+        return true;
     });
+    if (!made) return made.error();
+    if (created) *created = *made;
+    return {};
 }
 
 Result<SubmitOutcome> ChainState::submit(std::string_view raw_hex)
@@ -357,15 +317,16 @@ Result<SubmitOutcome> ChainState::submit(std::string_view raw_hex)
         if (null_prevout) return rejected(txid, tx.inputs.size() == 1 ? reject::coinbase : reject::prevout_null);
     }
     const std::string lower_hex = crypto::hex_encode(*raw);
-    return with_retries([&] { return submit_once(tx, lower_hex, txid, raw->size()); });
+    return store::with_txn(db_, [&](store::Txn &txn) { return submit_once(txn, tx, lower_hex, txid, raw->size()); });
 }
 
-Result<SubmitOutcome> ChainState::submit_once(const crypto::Tx &tx, std::string_view raw_hex, const std::string &txid,
-                                              size_t size)
+Result<SubmitOutcome> ChainState::submit_once(store::Txn &txn, const crypto::Tx &tx, std::string_view raw_hex,
+                                              const std::string &txid, size_t size)
 {
+    // A rejection writes nothing, so committing it (with_txn commits every
+    // value) only ends the transaction and frees the row locks.
     const SubmitOutcome known{SubmitOutcome::Kind::known, txid, {}};
-    if (auto b = begin(db_); !b) return b.error();
-    TxnGuard guard(db_);
+    short_lock_wait(txn);
 
     auto have = db_.query("SELECT 1 FROM dc_txs WHERE txid = ?", {std::string_view(txid)});
     if (!have) return have.error();
@@ -439,7 +400,6 @@ Result<SubmitOutcome> ChainState::submit_once(const crypto::Tx &tx, std::string_
         if (!up) return up.error();
         if (*up != 1) return Errc::internal;  // impossible while we hold the row lock
     }
-    if (auto c = guard.commit(); !c) return c.error();
     return SubmitOutcome{SubmitOutcome::Kind::accepted, txid, {}};
 }
 
@@ -498,9 +458,8 @@ Result<TxRecord> ChainState::find_tx(std::string_view txid_hex)
 Result<MineOutcome> ChainState::mine(int blocks, int64_t min_age_sec)
 {
     if (blocks < 1) return Errc::invalid_argument;
-    return with_retries([&]() -> Result<MineOutcome> {
-        if (auto b = begin(db_); !b) return b.error();
-        TxnGuard guard(db_);
+    return store::with_txn(db_, [&](store::Txn &txn) -> Result<MineOutcome> {
+        short_lock_wait(txn);
         auto rows = db_.query("SELECT height, hash, mined_at FROM dc_tip WHERE id = 1 FOR UPDATE");
         if (!rows) return rows.error();
         if (rows->size() != 1) return Errc::internal;
@@ -527,7 +486,6 @@ Result<MineOutcome> ChainState::mine(int blocks, int64_t min_age_sec)
         for (int i = 0; i < n; ++i) {
             if (auto r = append_block(tip, i == 0 ? txids : std::vector<std::string>{}, now); !r) return r.error();
         }
-        if (auto c = guard.commit(); !c) return c.error();
         return MineOutcome{tip.height, n};
     });
 }

@@ -20,8 +20,10 @@
 // UPDATE (two workers never mine the same height).
 //
 // Ownership: a ChainState owns its Db (one per worker process, not
-// thread-safe). Errors: Result values; Errc::unavailable / timeout /
-// conflict / internal come from MariaDB, not_found from lookups. Nothing
+// thread-safe). Transactions run through store::with_txn, so a deadlock or
+// lock-wait timeout re-runs one whole (never continues it); Errc::deadlock
+// after the last attempt. Errors: Result values; Errc::unavailable / timeout /
+// conflict / deadlock / internal come from MariaDB, not_found from lookups. Nothing
 // here throws on purpose; callers still keep one catch-all per request.
 #pragma once
 
@@ -38,6 +40,7 @@
 #include "crypto/hash.h"
 #include "crypto/tx.h"
 #include "store/db.h"
+#include "store/txn.h"
 
 namespace pp::devchain {
 
@@ -163,8 +166,9 @@ public:
     Result<MineOutcome> mine(int blocks, int64_t min_age_sec = -1);
 
 private:
-    Result<SubmitOutcome> submit_once(const crypto::Tx &tx, std::string_view raw_hex, const std::string &txid,
-                                      size_t size);
+    // One run of submit's transaction (store::with_txn may run it again).
+    Result<SubmitOutcome> submit_once(store::Txn &txn, const crypto::Tx &tx, std::string_view raw_hex,
+                                      const std::string &txid, size_t size);
     Result<void> append_block(Tip &tip, const std::vector<std::string> &txids, int64_t now);
     Result<void> insert_tx(const crypto::Tx &tx, const std::string &txid, std::string_view raw_hex, uint64_t fee,
                            int64_t now);

@@ -181,7 +181,7 @@ Response json_text(int status, std::string_view text)
 
 Response store_error(Errc e)
 {
-    if (e == Errc::unavailable || e == Errc::timeout || e == Errc::conflict)
+    if (e == Errc::unavailable || e == Errc::timeout || e == Errc::conflict || e == Errc::deadlock)
         return http::error(503, http::code::unavailable, "Chain database unavailable.");
     JsonPtr f(json_pack("{s:s}", "error", std::string(errc_name(e)).c_str()));
     log::error("chain state error", f.get());
