@@ -436,7 +436,13 @@ Result<void> Db::commit()
     // The server already rolled back with the lost session: never report a
     // COMMIT on a fresh connection as success.
     if (txn_lost_) return Errc::unavailable;
-    if (txn_aborted_) return Errc::deadlock;
+    if (txn_aborted_) {
+        // Refused, and the transaction ends here: after a lock-wait timeout
+        // the server still has it open (with the locks of what ran before),
+        // and this connection must not stay refusing every later statement.
+        (void)rollback();
+        return Errc::deadlock;
+    }
     if (auto r = simple("COMMIT"); !r) {
         // deadlock here (Galera certification): the server rolled back.
         // Lost here: the outcome is unknown, reported as unavailable.

@@ -21,6 +21,7 @@
 #include "store/cache.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/row.h"
 
 using namespace pp;
 using namespace pp::store;
@@ -254,7 +255,9 @@ int64_t connection_id(Db &db)
 {
     auto r = db.query("SELECT CONNECTION_ID()");
     assert_true(r.ok());
-    return std::strtoll((*r)[0][0]->c_str(), nullptr, 10);
+    auto id = col_int<int64_t>((*r)[0], 0);
+    assert_true(id.ok());
+    return *id;
 }
 
 void kill_connection(int64_t id)
