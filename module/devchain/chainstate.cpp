@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -13,6 +12,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/secp256k1.h"
+#include "store/row.h"
 
 namespace pp::devchain {
 
@@ -42,16 +42,6 @@ std::string display_hex(Hash256 internal)
 {
     std::reverse(internal.begin(), internal.end());
     return crypto::hex_encode(internal);
-}
-
-Result<int64_t> to_i64(const std::optional<std::string> &cell)
-{
-    if (!cell) return Errc::internal;
-    int64_t v = 0;
-    const char *end = cell->data() + cell->size();
-    auto [p, ec] = std::from_chars(cell->data(), end, v);
-    if (ec != std::errc() || p != end) return Errc::internal;
-    return v;
 }
 
 std::string script_error(std::string_view err)
@@ -188,8 +178,8 @@ Result<Tip> ChainState::tip()
     if (!rows) return rows.error();
     if (rows->size() != 1) return Errc::internal;
     const Row &r = rows->front();
-    auto h = to_i64(r[0]);
-    auto t = to_i64(r[2]);
+    auto h = store::col_int<int64_t>(r, 0);
+    auto t = store::col_int<int64_t>(r, 2);
     if (!h || !t || !r[1]) return Errc::internal;
     return Tip{*h, *r[1], *t};
 }
@@ -272,7 +262,7 @@ Result<void> ChainState::init(const std::optional<Genesis> &genesis, bool *creat
         auto rows = db_.query("SELECT height, hash, mined_at FROM dc_tip WHERE id = 1 FOR UPDATE");
         if (!rows) return rows.error();
         if (rows->size() != 1) return Errc::internal;  // schema not migrated
-        auto height = to_i64(rows->front()[0]);
+        auto height = store::col_int<int64_t>(rows->front(), 0);
         if (!height) return height.error();
         if (*height >= 0) return false;
 
@@ -367,7 +357,7 @@ Result<SubmitOutcome> ChainState::submit_once(store::Txn &txn, const crypto::Tx 
             const bool in_block = !spender->empty() && spender->front()[0].has_value();
             return rejected(txid, in_block ? reject::missing_inputs : reject::mempool_conflict);
         }
-        auto sats = to_i64(r[0]);
+        auto sats = store::col_int<int64_t>(r, 0);
         if (!sats || *sats < 0) return Errc::internal;
         p.satoshis = uint64_t(*sats);
         if (r[1]) {
@@ -418,12 +408,12 @@ Result<std::vector<UnspentOutput>> ChainState::unspent(const Hash160 &pkh, size_
     std::vector<UnspentOutput> out;
     out.reserve(rows->size());
     for (const Row &r : *rows) {
-        auto vout = to_i64(r[1]);
-        auto sats = to_i64(r[2]);
+        auto vout = store::col_int<int64_t>(r, 1);
+        auto sats = store::col_int<int64_t>(r, 2);
         if (!r[0] || !vout || !sats) return Errc::internal;
         UnspentOutput u{*r[0], uint32_t(*vout), uint64_t(*sats), 0, 0};
         if (r[3]) {
-            auto h = to_i64(r[3]);
+            auto h = store::col_int<int64_t>(r, 3);
             if (!h) return Errc::internal;
             u.height = *h;
             u.confirmations = std::max<int64_t>(0, t->height - *h + 1);
@@ -445,7 +435,7 @@ Result<TxRecord> ChainState::find_tx(std::string_view txid_hex)
     if (!r[0]) return Errc::internal;
     TxRecord rec{txid, *r[0], std::nullopt, 0};
     if (r[1]) {
-        auto h = to_i64(r[1]);
+        auto h = store::col_int<int64_t>(r, 1);
         if (!h) return Errc::internal;
         auto t = tip();
         if (!t) return t.error();
@@ -463,8 +453,8 @@ Result<MineOutcome> ChainState::mine(int blocks, int64_t min_age_sec)
         auto rows = db_.query("SELECT height, hash, mined_at FROM dc_tip WHERE id = 1 FOR UPDATE");
         if (!rows) return rows.error();
         if (rows->size() != 1) return Errc::internal;
-        auto height = to_i64(rows->front()[0]);
-        auto mined_at = to_i64(rows->front()[2]);
+        auto height = store::col_int<int64_t>(rows->front(), 0);
+        auto mined_at = store::col_int<int64_t>(rows->front(), 2);
         if (!height || !mined_at || !rows->front()[1] || *height < 0) return Errc::internal;
         Tip tip{*height, *rows->front()[1], *mined_at};
 

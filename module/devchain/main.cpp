@@ -20,6 +20,7 @@
 #include <fcgiapp.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -94,12 +95,10 @@ constexpr IntVar kIntVars[] = {
 
 bool parse_int(std::string_view v, int64_t &out)
 {
-    if (v.empty()) return false;
-    char *end = nullptr;
-    errno = 0;
-    const std::string s(v);
-    const long long n = std::strtoll(s.c_str(), &end, 10);
-    if (errno != 0 || !end || *end) return false;
+    // The whole text, decimal, in range: no sign games, spaces or suffixes.
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return false;
     out = n;
     return true;
 }
