@@ -119,6 +119,40 @@ Response claim_intent(AppContext &ctx, const Request &req, const PathParams &)
 
 // ---------------------------------------------------------------- approve
 
+// Both guards in one transaction: the intent must still be the pending row
+// we read, and the patch state must still be unlocked at its version; then
+// the pending transfer and its job. 200, or 409 for a lost guard.
+Response queue_pos_transfer(store::Db &db, const store::Claim &intent, const store::PatchState &s,
+                            const std::string &approver, const store::NewPending &p)
+{
+    const std::string &id = intent.id;
+    const std::string &uid = intent.uid_tag_id;
+    std::optional<Response> refused;
+    auto job = store::with_txn(db, [&](store::Txn &txn) -> Result<uint64_t> {
+        refused.reset();
+        auto approved = store::approve_claim(txn.db(), id, intent.version, approver, p.id);
+        if (!approved)
+            return approved.error();
+        if (!*approved) {
+            refused = conflict("The claim intent is not pending.");
+            return Errc::conflict;
+        }
+        if (auto locked = store::lock_for_transfer(txn.db(), s, p.id); !locked) {
+            if (locked.error() == Errc::conflict)
+                refused = conflict("A transfer of this patch is already pending.");
+            return locked.error();
+        }
+        return store::enqueue(txn.db(), p);
+    });
+    if (!job)
+        return refused ? std::move(*refused) : unavailable();
+    JsonPtr f(json_pack("{s:s,s:s,s:s}", "claim_intent_id", id.c_str(), "uid_tag_id", uid.c_str(), "pending_id",
+                        p.id.c_str()));
+    log::info("claim intent approved", f.get());
+    return http::json(200, json_pack("{s:s,s:s,s:s,s:I}", "id", id.c_str(), "status", "approved", "pendingId",
+                                     p.id.c_str(), "jobId", json_int_t(*job)));
+}
+
 Response claim_approve(AppContext &ctx, const Request &req, const PathParams &)
 {
     auto body = http::parse_json_body(req);
@@ -182,32 +216,7 @@ Response claim_approve(AppContext &ctx, const Request &req, const PathParams &)
     p.record = encoded->on_chain;
     p.prev_txid = s.current_txid;
     p.claim_intent_id = id;
-    // Both guards in one transaction: the intent must still be the pending
-    // row we read, and the patch state must still be unlocked at its version.
-    std::optional<Response> refused;
-    auto job = store::with_txn(*db, [&](store::Txn &txn) -> Result<uint64_t> {
-        refused.reset();
-        auto approved = store::approve_claim(txn.db(), id, intent.version, approver, p.id);
-        if (!approved)
-            return approved.error();
-        if (!*approved) {
-            refused = conflict("The claim intent is not pending.");
-            return Errc::conflict;
-        }
-        if (auto locked = store::lock_for_transfer(txn.db(), s, p.id); !locked) {
-            if (locked.error() == Errc::conflict)
-                refused = conflict("A transfer of this patch is already pending.");
-            return locked.error();
-        }
-        return store::enqueue(txn.db(), p);
-    });
-    if (!job)
-        return refused ? std::move(*refused) : unavailable();
-    JsonPtr f(json_pack("{s:s,s:s,s:s}", "claim_intent_id", id.c_str(), "uid_tag_id", uid.c_str(), "pending_id",
-                        p.id.c_str()));
-    log::info("claim intent approved", f.get());
-    return http::json(200, json_pack("{s:s,s:s,s:s,s:I}", "id", id.c_str(), "status", "approved", "pendingId",
-                                     p.id.c_str(), "jobId", json_int_t(*job)));
+    return queue_pos_transfer(*db, intent, s, approver, p);
 }
 
 // ---------------------------------------------------------------- status

@@ -70,6 +70,59 @@ void optional_text(http::Validator &v, const char *name, size_t max_bytes)
 
 // ---------------------------------------------------------------- register
 
+// The issuer's signature over SHA256(c) from the KMS, checked before it is
+// used: a KMS answer that does not verify would put a "compromised" record
+// on chain. nullopt → 503.
+std::optional<IssuerSignature> issuer_signature(AppContext &ctx, const std::string &c)
+{
+    const std::string key_id = ctx.issuer_key();
+    kms::Client *kms = ctx.kms();
+    if (key_id.empty() || !kms)
+        return std::nullopt;
+    const kms::SignRequest sreq{key_id, crypto::sha256(crypto::as_bytes(c))};
+    auto signed_ = kms->sign(std::span<const kms::SignRequest>(&sreq, 1));
+    if (!signed_ || signed_->size() != 1)
+        return std::nullopt;
+    IssuerSignature issuer{crypto::hex_encode((*signed_)[0].der), crypto::hex_encode((*signed_)[0].pubkey)};
+    if (!verify_message_signature(c, issuer.pubkey_hex, issuer.signature_hex)) {
+        log::error("issuer signature from the KMS does not verify");
+        return std::nullopt;
+    }
+    return issuer;
+}
+
+// The pending registration and its job in one transaction; 202, or 409 when
+// the uid got registered or a registration of it is pending meanwhile.
+Response queue_registration(store::Db &db, const store::NewPending &p)
+{
+    bool registered = false;
+    auto job = store::with_txn(db, [&](store::Txn &txn) -> Result<uint64_t> {
+        registered = false;
+        auto id = store::enqueue(txn.db(), p);
+        if (!id)
+            return id.error();
+        // A pending registration confirmed between the early check and our
+        // insert leaves the uid registered: the locking read sees the latest commit.
+        auto reg = store::patch_registered_locked(txn.db(), p.uid_tag_id);
+        if (!reg)
+            return reg.error();
+        if (*reg) {
+            registered = true;
+            return Errc::conflict;
+        }
+        return id;
+    });
+    if (!job) {
+        if (registered)
+            return conflict("This uid_tag_id is already registered.");
+        return job.error() == Errc::conflict ? conflict("A registration of this uid_tag_id is already pending.")
+                                             : unavailable("Database");
+    }
+    log_event("patch registration queued", p.uid_tag_id, p.id);
+    return http::json(202, json_pack("{s:s,s:I,s:s,s:s}", "message", "Queued for broadcast", "jobId",
+                                     json_int_t(*job), "uid_tag_id", p.uid_tag_id.c_str(), "pendingId", p.id.c_str()));
+}
+
 Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
 {
     auto body = http::parse_json_body(req);
@@ -127,28 +180,15 @@ Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
     if (*pending)
         return conflict("A registration of this uid_tag_id is already pending.");
 
-    // Issuer signature over SHA256(C).
     const int64_t ts = app::now_ms();
     auto msha = metadata_sha256(metadata);
     if (!msha)
         return http::error(400, http::code::validation, "Metadata cannot be canonicalised.");
-    const std::string c = issuer_message(uid_s, *msha, ts);
-    const std::string key_id = ctx.issuer_key();
-    kms::Client *kms = ctx.kms();
-    if (key_id.empty() || !kms)
+    auto issuer = issuer_signature(ctx, issuer_message(uid_s, *msha, ts));
+    if (!issuer)
         return unavailable("Issuer signature");
-    const kms::SignRequest sreq{key_id, crypto::sha256(crypto::as_bytes(c))};
-    auto signed_ = kms->sign(std::span<const kms::SignRequest>(&sreq, 1));
-    if (!signed_ || signed_->size() != 1)
-        return unavailable("Issuer signature");
-    IssuerSignature issuer{crypto::hex_encode((*signed_)[0].der), crypto::hex_encode((*signed_)[0].pubkey)};
-    // A KMS answer that does not verify would put a "compromised" record on chain.
-    if (!verify_message_signature(c, issuer.pubkey_hex, issuer.signature_hex)) {
-        log::error("issuer signature from the KMS does not verify");
-        return unavailable("Issuer signature");
-    }
 
-    auto record = registration_record(product, metadata, owner_s, issuer, ts);
+    auto record = registration_record(product, metadata, owner_s, *issuer, ts);
     if (!record)
         return internal();
     auto encoded = encode_record(record->get());
@@ -160,32 +200,7 @@ Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
     p.kind = store::to_text(store::PendingKind::registration);
     p.uid_tag_id = uid_s;
     p.record = encoded->on_chain;
-    bool registered = false;
-    auto job = store::with_txn(*db, [&](store::Txn &txn) -> Result<uint64_t> {
-        registered = false;
-        auto id = store::enqueue(txn.db(), p);
-        if (!id)
-            return id.error();
-        // A pending registration confirmed between the check above and our
-        // insert leaves the uid registered: the locking read sees the latest commit.
-        auto reg = store::patch_registered_locked(txn.db(), uid_s);
-        if (!reg)
-            return reg.error();
-        if (*reg) {
-            registered = true;
-            return Errc::conflict;
-        }
-        return id;
-    });
-    if (!job) {
-        if (registered)
-            return conflict("This uid_tag_id is already registered.");
-        return job.error() == Errc::conflict ? conflict("A registration of this uid_tag_id is already pending.")
-                                             : unavailable("Database");
-    }
-    log_event("patch registration queued", uid_s, p.id);
-    return http::json(202, json_pack("{s:s,s:I,s:s,s:s}", "message", "Queued for broadcast", "jobId",
-                                     json_int_t(*job), "uid_tag_id", uid_s.c_str(), "pendingId", p.id.c_str()));
+    return queue_registration(*db, p);
 }
 
 // ---------------------------------------------------------------- pending
@@ -289,6 +304,26 @@ Response verify(AppContext &ctx, const Request &, const PathParams &params)
 
 // ---------------------------------------------------------------- transfer
 
+// The transfer lock on state `s` and the pending transfer with its job, in
+// one transaction; 202, or 409 when the state moved or a transfer holds it.
+Response queue_transfer(store::Db &db, const PatchState &s, const store::NewPending &p)
+{
+    bool lost_lock = false;
+    auto job = store::with_txn(db, [&](store::Txn &txn) -> Result<uint64_t> {
+        lost_lock = false;
+        if (auto locked = store::lock_for_transfer(txn.db(), s, p.id); !locked) {
+            lost_lock = locked.error() == Errc::conflict;
+            return locked.error();
+        }
+        return store::enqueue(txn.db(), p);
+    });
+    if (!job)
+        return lost_lock ? conflict("A transfer of this patch is already pending.") : unavailable("Database");
+    log_event("patch transfer queued", p.uid_tag_id, p.id);
+    return http::json(202, json_pack("{s:s,s:I,s:s,s:s}", "message", "Queued for broadcast", "jobId",
+                                     json_int_t(*job), "uid_tag_id", p.uid_tag_id.c_str(), "pendingId", p.id.c_str()));
+}
+
 Response transfer(AppContext &ctx, const Request &req, const PathParams &params)
 {
     // The API key was checked by the pipeline; the JWT comes next, before the body.
@@ -361,20 +396,7 @@ Response transfer(AppContext &ctx, const Request &req, const PathParams &params)
     p.uid_tag_id = uid;
     p.record = encoded->on_chain;
     p.prev_txid = txid;
-    bool lost_lock = false;
-    auto job = store::with_txn(*db, [&](store::Txn &txn) -> Result<uint64_t> {
-        lost_lock = false;
-        if (auto locked = store::lock_for_transfer(txn.db(), s, p.id); !locked) {
-            lost_lock = locked.error() == Errc::conflict;
-            return locked.error();
-        }
-        return store::enqueue(txn.db(), p);
-    });
-    if (!job)
-        return lost_lock ? conflict("A transfer of this patch is already pending.") : unavailable("Database");
-    log_event("patch transfer queued", uid, p.id);
-    return http::json(202, json_pack("{s:s,s:I,s:s,s:s}", "message", "Queued for broadcast", "jobId",
-                                     json_int_t(*job), "uid_tag_id", uid.c_str(), "pendingId", p.id.c_str()));
+    return queue_transfer(*db, s, p);
 }
 
 // ---------------------------------------------------------------- content
