@@ -179,6 +179,30 @@ class Patches(unittest.TestCase):
                 'currentOwnerSignature': sig or sign_hex(priv, transfer_message(uid, txid, new_addr))}
         return (client or self.authed).call('POST', f'/v1/patches/{txid}/transfer-ownership', body, jwt=True)
 
+    # ------------------------------------------------------------ metrics
+    def test_metrics_pool_lists_every_status(self):
+        """pp_utxo_pool has a sample for every pool status, 0 when no UTXO
+        has it (quarantined included), so a state does not vanish from graphs."""
+        txid = secrets.token_hex(32)
+        self.sql("INSERT INTO utxos (txid, vout, satoshis, key_id, script_hex, status) "
+                 f"VALUES ('{txid}', 0, 1000, '{'02' + '11' * 32}', '76a9', 'available');")
+        try:
+            st, _, text = self.c.call('GET', '/metrics', key=False)
+            self.assertEqual(st, 200, text)
+            samples = {}
+            for line in text.splitlines():
+                if line.startswith('pp_utxo_pool{'):
+                    labels, value = line.rsplit(' ', 1)
+                    samples[labels] = float(value)
+            expected = {f'pp_utxo_pool{{status="{s}"}}' for s in
+                        ('unconfirmed', 'available', 'locked', 'spent', 'quarantined')}
+            self.assertEqual(set(samples), expected, text)
+            self.assertEqual(samples['pp_utxo_pool{status="quarantined"}'], 0)
+            self.assertEqual(samples['pp_utxo_pool{status="locked"}'], 0)
+            self.assertGreaterEqual(samples['pp_utxo_pool{status="available"}'], 1)
+        finally:
+            self.sql(f"DELETE FROM utxos WHERE txid = '{txid}';")
+
     # ------------------------------------------------------------ register
     def test_register_queues_record_and_job(self):
         uid = new_uid()
