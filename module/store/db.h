@@ -90,6 +90,10 @@ public:
     Result<void> exec_script(std::string_view sql_text);
 
     Result<void> begin();
+    // Errc::deadlock when the server refused it or a statement of the
+    // transaction was aborted before (then a ROLLBACK is sent here, so the
+    // transaction is over either way); Errc::unavailable when the connection
+    // was lost (the outcome is unknown).
     Result<void> commit();
     Result<void> rollback();
 
