@@ -235,16 +235,16 @@ void expired_lease_is_taken_over(void **)
     assert_string_equal(column(db, "SELECT lease_owner FROM jobs WHERE id = ?", id).c_str(), "owner-b");
 
     Job stale = mine;
-    assert_errc(advance_job(db, stale, "inputs_locked", std::nullopt, std::nullopt, kT0 + 2 * kLease),
+    assert_errc(advance_job(db, stale, JobStep::inputs_locked, std::nullopt, std::nullopt, kT0 + 2 * kLease),
                 Errc::conflict);
     assert_errc(retry_job(db, stale, "x", kT0), Errc::conflict);
     assert_errc(defer_job(db, stale, kT0), Errc::conflict);
     assert_int_equal(stale.version, mine.version);  // a failed write changes nothing
-    assert_string_equal(stale.step.c_str(), "queued");
+    assert_string_equal(std::string(job_step_text(stale.step)).c_str(), "queued");
     assert_string_equal(column(db, "SELECT step FROM jobs WHERE id = ?", id).c_str(), "queued");
 
-    assert_true(advance_job(db, theirs, "inputs_locked", std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
-    assert_string_equal(theirs.step.c_str(), "inputs_locked");
+    assert_true(advance_job(db, theirs, JobStep::inputs_locked, std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
+    assert_string_equal(std::string(job_step_text(theirs.step)).c_str(), "inputs_locked");
     assert_string_equal(column(db, "SELECT step FROM jobs WHERE id = ?", id).c_str(), "inputs_locked");
     // advance extends the lease: nobody can take it before the new deadline.
     assert_none(db, "owner-c", kT0 + 2 * kLease - 1);
@@ -268,7 +268,7 @@ void retry_counts_attempts_and_delays(void **)
     Job again = claim_some(db, "other", kT0 + 5000);
     assert_int_equal(again.id, id);
     assert_int_equal(again.attempts, 1);
-    assert_string_equal(again.step.c_str(), "queued");
+    assert_string_equal(std::string(job_step_text(again.step)).c_str(), "queued");
     assert_true(retry_job(db, again, std::string(400, 'e'), kT0 + 6000).ok());  // long reasons are cut to fit
     assert_int_equal(again.attempts, 2);
     assert_string_equal(column(db, "SELECT CHAR_LENGTH(last_error) FROM jobs WHERE id = ?", id).c_str(), "255");
@@ -302,33 +302,33 @@ void advance_stores_signed_tx(void **)
     Job j = claim_some(db, "w", kT0);
     assert_false(j.raw_tx.has_value());
     assert_false(j.txid.has_value());
-    assert_true(advance_job(db, j, "inputs_locked", std::nullopt, std::nullopt, kT0 + kLease).ok());
+    assert_true(advance_job(db, j, JobStep::inputs_locked, std::nullopt, std::nullopt, kT0 + kLease).ok());
 
     const std::string raw = "0100000001" + std::string(200, 'a');
     const std::string txid(64, 'b');
-    assert_true(advance_job(db, j, "signed", raw, txid, kT0 + kLease).ok());
-    assert_string_equal(j.step.c_str(), "signed");
+    assert_true(advance_job(db, j, JobStep::signed_tx, raw, txid, kT0 + kLease).ok());
+    assert_string_equal(std::string(job_step_text(j.step)).c_str(), "signed");
     assert_string_equal(j.raw_tx->c_str(), raw.c_str());
 
     // A worker killed here: the next owner resumes from 'signed' with the same bytes.
     Job resumed = claim_some(db, "w2", kT0 + kLease + 1);
     assert_int_equal(resumed.id, id);
-    assert_string_equal(resumed.step.c_str(), "signed");
+    assert_string_equal(std::string(job_step_text(resumed.step)).c_str(), "signed");
     assert_true(resumed.raw_tx.has_value() && *resumed.raw_tx == raw);
     assert_true(resumed.txid.has_value() && *resumed.txid == txid);
 
     // Later steps pass nullopt and must not erase the stored transaction.
-    assert_true(advance_job(db, resumed, "broadcast", std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
+    assert_true(advance_job(db, resumed, JobStep::broadcast, std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
     assert_string_equal(column(db, "SELECT raw_tx FROM jobs WHERE id = ?", id).c_str(), raw.c_str());
     assert_string_equal(column(db, "SELECT txid FROM jobs WHERE id = ?", id).c_str(), txid.c_str());
-    assert_true(advance_job(db, resumed, "done", std::nullopt, std::nullopt, 0).ok());
+    assert_true(advance_job(db, resumed, JobStep::done, std::nullopt, std::nullopt, 0).ok());
     assert_none(db, "w3", kT0 + 10 * kLease);  // done is never claimed
 
     // Neither is failed.
     const uint64_t f = enqueue_one(db, "uid-failed");
     Job jf = claim_some(db, "w", kT0);
     assert_int_equal(jf.id, f);
-    assert_true(advance_job(db, jf, "failed", std::nullopt, std::nullopt, 0).ok());
+    assert_true(advance_job(db, jf, JobStep::failed, std::nullopt, std::nullopt, 0).ok());
     assert_none(db, "w3", kT0 + 10 * kLease);
 }
 
@@ -345,7 +345,7 @@ void claim_reads_pending_record(void **)
     assert_true(j.prev_txid && *j.prev_txid == prev);
     assert_true(j.claim_intent_id && *j.claim_intent_id == intent);
     assert_int_equal(j.pending_id.size(), 32);
-    assert_string_equal(j.step.c_str(), "queued");
+    assert_string_equal(std::string(job_step_text(j.step)).c_str(), "queued");
 
     enqueue_one(db, "uid-reg");
     Job r = claim_some(db, "w", kT0);
