@@ -55,9 +55,9 @@ void Worker::log_step(const store::Job &job, std::string_view msg, log::Level le
 
 void Worker::crash_hook(store::JobStep step) const
 {
-    const std::string_view text = store::job_step_text(step);
-    if (!crash_step_ || *crash_step_ != text)
+    if (!crash_step_ || *crash_step_ != step)
         return;
+    const std::string_view text = store::job_step_text(step);
     JsonPtr f(json_pack("{s:s%}", "step", text.data(), text.size()));
     log::warn("test hook: SIGKILL after stored step", f.get());
     raise(SIGKILL);

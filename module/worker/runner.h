@@ -43,7 +43,7 @@ enum class Next {
 
 class Worker {
 public:
-    Worker(const config::Config &cfg, std::string id, std::optional<std::string> crash_step, store::Db db,
+    Worker(const config::Config &cfg, std::string id, std::optional<store::JobStep> crash_step, store::Db db,
            kms::Client kms, chain::Client chain, Bytes change_script, crypto::Network net)
         : cfg_(cfg), id_(std::move(id)), crash_step_(std::move(crash_step)), db_(std::move(db)), pool_(db_),
           kms_(std::move(kms)), chain_(std::move(chain)), change_script_(std::move(change_script)), net_(net)
@@ -85,7 +85,7 @@ private:
 
     const config::Config &cfg_;
     std::string id_;
-    std::optional<std::string> crash_step_;
+    std::optional<store::JobStep> crash_step_;
     store::Db db_;
     store::UtxoPool pool_;
     kms::Client kms_;

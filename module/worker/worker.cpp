@@ -46,15 +46,14 @@ std::string default_id()
 
 }  // namespace
 
-Result<std::optional<std::string>> crash_step_from_env(config::Env env, const char *value)
+Result<std::optional<store::JobStep>> crash_step_from_env(config::Env env, const char *value)
 {
     if (env != config::Env::test || value == nullptr || *value == '\0')
-        return std::optional<std::string>();
-    const std::string_view v(value);
-    for (std::string_view s : kCrashSteps)
-        if (v == s)
-            return std::optional<std::string>(std::string(v));
-    return Errc::invalid_argument;
+        return std::optional<store::JobStep>();
+    auto step = store::job_step_from_text(value);
+    if (!step || *step == store::JobStep::queued || *step == store::JobStep::failed)
+        return Errc::invalid_argument;
+    return std::optional<store::JobStep>(*step);
 }
 
 int64_t backoff_delay_ms(int64_t base_ms, uint32_t attempts) noexcept

@@ -2,16 +2,22 @@
 """patchproof-worker against the real stack (devchain, KMS, MariaDB, fcgi):
 a worker SIGKILLed right after each stored step (the PP_TEST_CRASH_AFTER_STEP
 hook) is finished by a restarted worker with the same txid, one transaction
-on chain, the pool balanced; SIGTERM stops an idle worker with exit 0."""
+on chain, the pool balanced; SIGTERM stops an idle worker with exit 0; a pool
+output spent behind the service's back is quarantined when its broadcast is
+refused, never picked again, while an input the chain still lists goes back
+to available."""
+import json
 import os
 import secrets
 import signal
 import tempfile
 import time
 import unittest
+import urllib.request
 
 from chainstack import ChainStack
 import ppclient as pc
+import pptx
 
 STEPS = ('inputs_locked', 'signed', 'broadcast', 'done')
 
@@ -114,6 +120,78 @@ class WorkerCrash(unittest.TestCase):
         while self.svc.st.is_running(name) and time.time() < deadline:
             time.sleep(0.05)
         self.assertEqual(self.svc.st.stop(name), 1)
+
+    # -- a refused broadcast: quarantine or release by what the chain lists
+
+    def next_pick(self):
+        """The pool entry the next job locks: the smallest available one."""
+        row = self.sql("SELECT id, txid, vout, satoshis, key_id, script_hex FROM utxos "
+                       "WHERE status = 'available' ORDER BY satoshis ASC, id ASC LIMIT 1").split('\t')
+        return {'id': int(row[0]), 'txid': row[1], 'vout': int(row[2]), 'satoshis': int(row[3]),
+                'key_id': row[4], 'script': bytes.fromhex(row[5])}
+
+    def spend_behind_the_back(self, u):
+        """Spends pool entry u with a transaction signed by the KMS directly,
+        paying a stranger: the service never hears of it."""
+        stranger = pptx.Key()
+        tx = pptx.Tx([pptx.TxIn(u['txid'], u['vout'])], [pptx.TxOut(u['satoshis'] - 2000, stranger.script())])
+        digest = pptx.sighash_forkid(tx, 0, u['script'], u['satoshis'])
+        st, _, data = pc.request('POST', self.svc.kms_url + '/sign',
+                                 body={'requests': [{'keyIdentifier': u['key_id'], 'sighash': digest.hex()}]},
+                                 headers={'Authorization': 'Bearer ' + self.svc.kms_api_key})
+        self.assertEqual(st, 200, data)
+        der = bytes.fromhex(data['signatures'][0]['signatureHex'])
+        tx.inputs[0].script_sig = pptx.p2pkh_script_sig(der, pptx.SIGHASH_ALL_FORKID, bytes.fromhex(u['key_id']))
+        req = urllib.request.Request(self.svc.chain_url + '/v1/bsv/test/tx/raw',
+                                     data=json.dumps({'txhex': tx.hex()}).encode(),
+                                     headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            self.assertEqual(json.loads(r.read()), tx.txid())
+        return tx.txid()
+
+    def run_until(self, pending_id, status, env=None):
+        worker = self.start_worker({'JOB_MAX_ATTEMPTS': '2', **(env or {})})
+        try:
+            done = self.svc.wait_pending('registration', pending_id, timeout=60)
+        finally:
+            self.svc.st.stop(worker)
+        self.assertEqual(done['status'], status, done)
+        return done
+
+    def test_input_spent_elsewhere_is_quarantined(self):
+        u = self.next_pick()
+        self.spend_behind_the_back(u)
+        _, resp = self.register()
+        self.run_until(resp['pendingId'], 'failed')
+        status, reason = self.sql(f"SELECT status, quarantine_reason FROM utxos WHERE id = {u['id']}").split('\t')
+        self.assertEqual(status, 'quarantined')
+        self.assertIn('chain rejected', reason)
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'locked'"), '0')
+        stats = json.loads(self.svc.cli('utxo', 'stats').stdout)
+        self.assertGreaterEqual(stats['quarantined']['count'], 1)
+
+        # The next registration goes through from another input; the
+        # quarantined one is never picked again.
+        uid, resp = self.register()
+        done = self.run_until(resp['pendingId'], 'confirmed')
+        self.assertEqual(self.sql(f"SELECT status FROM utxos WHERE id = {u['id']}"), 'quarantined')
+        used = self.sql(f"SELECT COUNT(*) FROM utxos WHERE spent_txid = '{done['txid']}' AND id = {u['id']}")
+        self.assertEqual(used, '0')
+        self.assertEqual(self.sql(f"SELECT current_txid FROM patch_state WHERE uid_tag_id = '{uid}'"), done['txid'])
+
+    def test_input_still_unspent_goes_back_to_available(self):
+        # A fee below the devchain's minimum: refused, but the input is
+        # untouched on chain, so it returns to the pool.
+        u = self.next_pick()
+        self.sql("INSERT INTO settings (name, value) VALUES ('FEE_PER_KB', '1') "
+                 "ON DUPLICATE KEY UPDATE value = '1'")
+        try:
+            _, resp = self.register()
+            self.run_until(resp['pendingId'], 'failed')
+        finally:
+            self.sql("DELETE FROM settings WHERE name = 'FEE_PER_KB'")
+        self.assertEqual(self.sql(f"SELECT status FROM utxos WHERE id = {u['id']}"), 'available')
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'locked'"), '0')
 
 
 if __name__ == '__main__':
