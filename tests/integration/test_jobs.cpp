@@ -4,6 +4,8 @@
 // jobs (FOR UPDATE SKIP LOCKED), live leases hide a job, an expired lease is
 // taken over and the old owner can no longer write, retries count attempts
 // and delay, defers do not count, and the signed transaction is stored.
+// The job's final transaction (store/anchor.h), made the victim of a real
+// InnoDB deadlock, is re-run whole by store::with_txn and commits once.
 // Time is passed in (now_ms), so leases and delays are tested without sleeping.
 #include <signal.h>
 #include <sys/wait.h>
@@ -408,6 +410,44 @@ bool someone_waits(Db &root)
     return false;
 }
 
+// Child side: runs the final transaction on its own connection and writes
+// {errc or 0, with_txn re-runs, 1 if done} to fd. Never returns.
+[[noreturn]] void final_in_child(const Job &job, const Anchor &a, int fd)
+{
+    int64_t report[3] = {-1, 0, 0};
+    auto mine = Db::connect(test::servers().app);
+    if (mine) {
+        const uint64_t before = txn_retries();
+        Job copy = job;
+        auto r = confirm_anchor(*mine, copy, a);
+        report[0] = r ? 0 : static_cast<int64_t>(r.error());
+        report[1] = static_cast<int64_t>(txn_retries() - before);
+        report[2] = r && r->refused.empty() && copy.step == JobStep::done ? 1 : 0;
+    }
+    ssize_t w = write(fd, report, sizeof report);
+    _exit(w == sizeof report ? 0 : 3);
+}
+
+void assert_anchored_once(Db &db, const Job &job, uint64_t input, const std::string &txid, const std::string &uid)
+{
+    const int64_t jid = static_cast<int64_t>(job.id), in = static_cast<int64_t>(input);
+    const std::string_view t(txid), pid(job.pending_id);
+    assert_string_equal(one(db, "SELECT step FROM jobs WHERE id = ?", {jid}).c_str(), "done");
+    assert_string_equal(one(db, "SELECT status FROM utxos WHERE id = ?", {in}).c_str(), "spent");
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE status = 'locked'", {}).c_str(), "0");
+    assert_string_equal(one(db, "SELECT spent_txid FROM utxos WHERE id = ?", {in}).c_str(), txid.c_str());
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE txid = ? AND vout = 1 AND status = 'available' "
+                                "AND satoshis = 40000",
+                            {t}).c_str(),
+                        "1");
+    assert_string_equal(one(db, "SELECT current_txid FROM patch_state WHERE uid_tag_id = ?", {std::string_view(uid)})
+                            .c_str(),
+                        txid.c_str());
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM records WHERE txid = ?", {t}).c_str(), "1");
+    assert_string_equal(one(db, "SELECT status FROM pending_records WHERE id = ?", {pid}).c_str(), "confirmed");
+    assert_string_equal(one(db, "SELECT txid FROM pending_records WHERE id = ?", {pid}).c_str(), txid.c_str());
+}
+
 // A second connection holds the patch_state row the final transaction is
 // about to insert (and a few hundred more rows, so it is the bigger one),
 // then asks for the input row the final transaction has locked: InnoDB
@@ -420,7 +460,6 @@ void final_transaction_rerun_after_deadlock(void **)
     enqueue_one(db, uid);
     Job job = claim_some(db, "w", kT0);
     const uint64_t input = job_at_broadcast(db, job, txid);
-    const std::string pid = job.pending_id;
 
     Anchor a;
     a.record_hash = std::string(64, 'f');
@@ -447,21 +486,7 @@ void final_transaction_rerun_after_deadlock(void **)
     assert_int_equal(pipe(out), 0);
     pid_t kid = fork();
     assert_true(kid >= 0);
-    if (kid == 0) {
-        close(out[0]);
-        int64_t report[3] = {-1, 0, 0};
-        auto mine = Db::connect(test::servers().app);
-        if (mine) {
-            const uint64_t before = txn_retries();
-            Job copy = job;
-            auto r = confirm_anchor(*mine, copy, a);
-            report[0] = r ? 0 : static_cast<int64_t>(r.error());
-            report[1] = static_cast<int64_t>(txn_retries() - before);
-            report[2] = r && r->refused.empty() && copy.step == JobStep::done ? 1 : 0;
-        }
-        ssize_t w = write(out[1], report, sizeof report);
-        _exit(w == sizeof report ? 0 : 3);
-    }
+    if (kid == 0) final_in_child(job, a, out[1]);
     close(out[1]);
     unsigned err = 0;
     auto root = Db::connect(test::servers().root, &err);
@@ -484,26 +509,7 @@ void final_transaction_rerun_after_deadlock(void **)
     const uint64_t reruns = static_cast<uint64_t>(report[1]);
     assert_true(reruns >= 1);
 
-    const int64_t jid = static_cast<int64_t>(job.id);
-    assert_string_equal(one(db, "SELECT step FROM jobs WHERE id = ?", {jid}).c_str(), "done");
-    assert_string_equal(one(db, "SELECT status FROM utxos WHERE id = ?", {static_cast<int64_t>(input)}).c_str(),
-                        "spent");
-    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE status = 'locked'", {}).c_str(), "0");
-    assert_string_equal(one(db, "SELECT spent_txid FROM utxos WHERE id = ?", {static_cast<int64_t>(input)}).c_str(),
-                        txid.c_str());
-    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE txid = ? AND vout = 1 AND status = 'available' "
-                                "AND satoshis = 40000",
-                            {std::string_view(txid)})
-                            .c_str(),
-                        "1");
-    assert_string_equal(one(db, "SELECT current_txid FROM patch_state WHERE uid_tag_id = ?", {std::string_view(uid)})
-                            .c_str(),
-                        txid.c_str());
-    assert_string_equal(one(db, "SELECT COUNT(*) FROM records WHERE txid = ?", {std::string_view(txid)}).c_str(), "1");
-    assert_string_equal(one(db, "SELECT status FROM pending_records WHERE id = ?", {std::string_view(pid)}).c_str(),
-                        "confirmed");
-    assert_string_equal(one(db, "SELECT txid FROM pending_records WHERE id = ?", {std::string_view(pid)}).c_str(),
-                        txid.c_str());
+    assert_anchored_once(db, job, input, txid, uid);
     print_message("final transaction was the deadlock victim and re-ran %llu time(s); committed once\n",
                   static_cast<unsigned long long>(reruns));
 }
