@@ -66,9 +66,9 @@ Result<std::optional<Job>> lock_and_lease(Db &db, std::string_view owner, int64_
 {
     auto rows = db.query(
         "SELECT j.id, j.pending_id, j.step, j.attempts, j.raw_tx, j.txid, j.version FROM jobs j "
-        "WHERE j.step NOT IN ('done','failed') AND j.next_attempt_ms <= ? AND j.lease_until_ms < ? "
+        "WHERE j.step NOT IN (?, ?) AND j.next_attempt_ms <= ? AND j.lease_until_ms < ? "
         "ORDER BY j.id LIMIT 1 FOR UPDATE SKIP LOCKED",
-        {now_ms, now_ms});
+        {job_step_text(JobStep::done), job_step_text(JobStep::failed), now_ms, now_ms});
     if (!rows)
         return rows.error();
     if (rows->empty())

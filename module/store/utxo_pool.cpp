@@ -5,6 +5,7 @@
 #include <cctype>
 #include <limits>
 
+#include "store/jobs.h"
 #include "store/row.h"
 
 namespace pp::store {
@@ -281,14 +282,17 @@ Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
         "UPDATE utxos SET status = 'available', locked_by = NULL, locked_ms = NULL, version = version + 1 "
         "WHERE id = ? AND version = ? AND status = 'locked' AND locked_ms < ? "
         "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = utxos.locked_by "
-        "AND j.step NOT IN ('queued', 'inputs_locked', 'failed'))";
+        "AND j.step NOT IN (?, ?, ?))";
+    // Steps whose inputs may be freed: nothing signed yet, or given up.
+    const std::string_view q = job_step_text(JobStep::queued), l = job_step_text(JobStep::inputs_locked),
+                           f = job_step_text(JobStep::failed);
     uint64_t freed = 0;
     for (int round = 0; round < kMaxRounds; ++round) {
         auto rows = db_.query("SELECT u.id, u.version FROM utxos u LEFT JOIN jobs j ON j.id = u.locked_by "
                               "WHERE u.status = 'locked' AND u.locked_ms < ? "
-                              "AND (j.id IS NULL OR j.step IN ('queued', 'inputs_locked', 'failed')) "
+                              "AND (j.id IS NULL OR j.step IN (?, ?, ?)) "
                               "ORDER BY u.id LIMIT ?",
-                              {older_than_ms, kBatch});
+                              {older_than_ms, q, l, f, kBatch});
         if (!rows)
             return rows.error();
         if (rows->empty())
@@ -299,7 +303,7 @@ Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
             uint64_t id = 0, version = 0;
             if (r.size() != 2 || !two_u64(r, &id, &version))
                 return Errc::internal;
-            auto n = db_.execute(kFree, {i64(id), i64(version), older_than_ms});
+            auto n = db_.execute(kFree, {i64(id), i64(version), older_than_ms, q, l, f});
             if (!n)
                 return n.error();
             freed += *n;
