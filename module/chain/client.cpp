@@ -104,6 +104,133 @@ bool json_int(const json_t *v, int64_t *out) noexcept
 
 }  // namespace
 
+// ---- response handling -------------------------------------------------------
+
+namespace {
+
+JsonPtr load_any(std::string_view body)
+{
+    json_error_t err;
+    return JsonPtr(json_loadb(body.data(), body.size(), JSON_DECODE_ANY, &err));
+}
+
+Result<Unspent> unspent_item(const json_t *item)
+{
+    const char *hash = json_string_value(json_object_get(item, "tx_hash"));
+    int64_t pos = 0, value = 0, height = 0;
+    if (!hash || !is_txid(hash) || !json_int(json_object_get(item, "tx_pos"), &pos) ||
+        !json_int(json_object_get(item, "value"), &value) || pos < 0 || pos > int64_t{UINT32_MAX} || value < 0 ||
+        static_cast<uint64_t>(value) > crypto::MAX_MONEY)
+        return Errc::internal;
+    const json_t *h = json_object_get(item, "height");
+    if (h && !json_is_null(h) && !json_int(h, &height))
+        return Errc::internal;
+    Unspent u;
+    u.txid = lower(hash);
+    u.vout = static_cast<uint32_t>(pos);
+    u.satoshis = static_cast<uint64_t>(value);
+    u.height = std::max<int64_t>(0, height);  // some nodes say -1 for the mempool
+    u.confirmations = -1;
+    const json_t *conf = json_object_get(item, "confirmations");
+    if (conf && !json_is_null(conf)) {
+        if (!json_int(conf, &u.confirmations) || u.confirmations < 0)
+            return Errc::internal;
+    } else if (u.height == 0) {
+        u.confirmations = 0;
+    }
+    return u;
+}
+
+}  // namespace
+
+BroadcastAnswer classify_broadcast(long status, std::string_view body, std::string_view local_txid)
+{
+    BroadcastAnswer out;
+    const std::string answer = answer_text(std::string(body));
+    if (status >= 200 && status < 300) {
+        const std::string txid = lower(trim(answer));
+        if (is_txid(txid) && txid == lower(local_txid))
+            out.kind = BroadcastClass::accepted;
+        return out;
+    }
+    if (status < 400 || status >= 500)
+        return out;
+    const std::string l = lower(answer);
+    for (const char *known : kAlreadyKnown) {
+        if (l.find(known) != std::string::npos) {
+            out.kind = BroadcastClass::already_known;
+            return out;
+        }
+    }
+    // Not the transaction's fault: wrong key, wrong URL, rate limited.
+    if (status == 401 || status == 403 || status == 404 || status == 408 || status == 429) {
+        out.kind = BroadcastClass::not_ours;
+        return out;
+    }
+    out.kind = BroadcastClass::rejected;
+    out.reason = sanitize_reason(answer);
+    return out;
+}
+
+Result<TxInfo> parse_tx_answer(std::string_view body, std::string_view want_txid)
+{
+    const std::string want = lower(want_txid);
+    JsonPtr j = load_any(body);
+    const json_t *o = j.get();
+    const char *id = json_string_value(json_object_get(o, "txid"));
+    if (!json_is_object(o) || !id || !is_txid(want) || lower(id) != want)
+        return Errc::internal;
+    TxInfo out;
+    out.txid = want;
+    if (const json_t *hex = json_object_get(o, "hex"); hex && !json_is_null(hex)) {
+        const char *h = json_string_value(hex);
+        if (!h || !crypto::is_hex(h))
+            return Errc::internal;
+        out.hex = lower(h);
+    }
+    // blockheight is null (or absent) while the transaction is in the mempool.
+    if (const json_t *bh = json_object_get(o, "blockheight"); bh && !json_is_null(bh)) {
+        if (!json_int(bh, &out.block_height) || out.block_height < 0)
+            return Errc::internal;
+    }
+    if (const json_t *conf = json_object_get(o, "confirmations"); conf && !json_is_null(conf)) {
+        if (!json_int(conf, &out.confirmations) || out.confirmations < 0)
+            return Errc::internal;
+    }
+    return out;
+}
+
+Result<std::vector<Unspent>> parse_unspent_answer(std::string_view body)
+{
+    JsonPtr j = load_any(body);
+    const json_t *list = j.get();
+    if (json_is_object(list))  // the newer {"result": [...]} shape
+        list = json_object_get(list, "result");
+    if (!json_is_array(list))
+        return Errc::internal;
+    std::vector<Unspent> out;
+    size_t i;
+    const json_t *item;
+    json_array_foreach(list, i, item) {
+        auto u = unspent_item(item);
+        if (!u)
+            return u.error();
+        out.push_back(std::move(*u));
+    }
+    return out;
+}
+
+Result<ChainInfo> parse_info_answer(std::string_view body)
+{
+    JsonPtr j = load_any(body);
+    ChainInfo out;
+    const char *best = json_string_value(json_object_get(j.get(), "bestblockhash"));
+    if (!json_int(json_object_get(j.get(), "blocks"), &out.blocks) || out.blocks < 0 || !best || !is_txid(best))
+        return Errc::internal;
+    out.best_block_hash = lower(best);
+    return out;
+}
+
 struct Client::Impl {
     ChainOptions opt;
     CurlPtr curl;
@@ -161,16 +288,6 @@ struct Client::Impl {
         reply.body = std::move(body);
         body.clear();
         return reply;
-    }
-
-    // A 2xx answer parsed as JSON of any type; internal when it is not JSON.
-    static Result<JsonPtr> parse(const Reply &reply)
-    {
-        json_error_t err;
-        JsonPtr j(json_loadb(reply.body.data(), reply.body.size(), JSON_DECODE_ANY, &err));
-        if (!j)
-            return Errc::internal;
-        return j;
     }
 
     // Status classes shared by the GET endpoints.
@@ -268,34 +385,36 @@ Result<std::string> Client::broadcast(std::string_view raw_hex, std::string *rej
     auto reply = impl_->call("broadcast", "/tx/raw", &body);
     if (!reply)
         return reply.error();
-    const std::string answer = answer_text(reply->body);
-    if (reply->status >= 200 && reply->status < 300) {
-        const std::string txid = lower(trim(answer));
-        if (!is_txid(txid))
-            return Errc::internal;
-        if (txid != local_txid) {
-            log::warn("chain broadcast answered a different txid");
-            return Errc::internal;
-        }
+    BroadcastAnswer ans = classify_broadcast(reply->status, reply->body, local_txid);
+    switch (ans.kind) {
+    case BroadcastClass::accepted:
         return local_txid;
-    }
-    if (reply->status >= 400 && reply->status < 500) {
-        const std::string l = lower(answer);
-        for (const char *known : kAlreadyKnown)
-            if (l.find(known) != std::string::npos)
-                return local_txid;
-        // Not the transaction's fault: wrong key, wrong URL, rate limited.
-        // The job must wait, not fail.
-        if (reply->status == 401 || reply->status == 403 || reply->status == 404 || reply->status == 408 ||
-            reply->status == 429) {
-            JsonPtr f(json_pack("{s:s,s:i}", "call", "broadcast", "status", int(reply->status)));
-            log::warn("chain call refused", f.get());
-            return Errc::unavailable;
-        }
+    case BroadcastClass::already_known: {
+        // Words are not proof: the chain must know this very txid.
+        auto known = Client::tx(local_txid);
+        if (known)
+            return local_txid;
+        if (known.error() != Errc::not_found)
+            return known.error() == Errc::unavailable ? Errc::unavailable : Errc::internal;
+        log::warn("chain said already known, but does not know the txid");
         if (reject_reason)
-            *reject_reason = sanitize_reason(answer);
+            *reject_reason = sanitize_reason(answer_text(reply->body));
         return Errc::conflict;
     }
+    case BroadcastClass::rejected:
+        if (reject_reason)
+            *reject_reason = std::move(ans.reason);
+        return Errc::conflict;
+    case BroadcastClass::not_ours: {
+        JsonPtr f(json_pack("{s:s,s:i}", "call", "broadcast", "status", int(reply->status)));
+        log::warn("chain call refused", f.get());
+        return Errc::unavailable;
+    }
+    case BroadcastClass::malformed:
+        break;
+    }
+    if (reply->status >= 200 && reply->status < 300)
+        log::warn("chain broadcast answered no txid or a different one");
     return Errc::internal;
 }
 
@@ -309,52 +428,16 @@ Result<std::vector<Unspent>> Client::unspent(std::string_view address)
         return reply.error();
     if (auto st = Impl::check_status("unspent", reply->status); !st)
         return st.error();
-    auto j = Impl::parse(*reply);
-    if (!j)
-        return j.error();
-    const json_t *list = j->get();
-    if (json_is_object(list))  // the newer {"result": [...]} shape
-        list = json_object_get(list, "result");
-    if (!json_is_array(list))
-        return Errc::internal;
-
-    std::vector<Unspent> out;
-    bool need_tip = false;
-    size_t i;
-    const json_t *item;
-    json_array_foreach(list, i, item) {
-        const char *hash = json_string_value(json_object_get(item, "tx_hash"));
-        int64_t pos = 0, value = 0, height = 0;
-        if (!hash || !is_txid(hash) || !json_int(json_object_get(item, "tx_pos"), &pos) ||
-            !json_int(json_object_get(item, "value"), &value) || pos < 0 || pos > int64_t{UINT32_MAX} ||
-            value < 0 || static_cast<uint64_t>(value) > crypto::MAX_MONEY)
-            return Errc::internal;
-        const json_t *h = json_object_get(item, "height");
-        if (h && !json_is_null(h) && !json_int(h, &height))
-            return Errc::internal;
-        Unspent u;
-        u.txid = lower(hash);
-        u.vout = static_cast<uint32_t>(pos);
-        u.satoshis = static_cast<uint64_t>(value);
-        u.height = std::max<int64_t>(0, height);  // some nodes say -1 for the mempool
-        u.confirmations = -1;
-        const json_t *conf = json_object_get(item, "confirmations");
-        if (conf && !json_is_null(conf)) {
-            if (!json_int(conf, &u.confirmations) || u.confirmations < 0)
-                return Errc::internal;
-        } else if (u.height > 0) {
-            need_tip = true;
-        } else {
-            u.confirmations = 0;
-        }
-        out.push_back(std::move(u));
-    }
+    auto out = parse_unspent_answer(reply->body);
+    if (!out)
+        return out.error();
+    const bool need_tip = std::any_of(out->begin(), out->end(), [](const Unspent &u) { return u.confirmations < 0; });
     if (need_tip) {
         // Only when the answer lacks confirmations: one extra round trip.
         auto tip = info();
         if (!tip)
             return tip.error();
-        for (Unspent &u : out)
+        for (Unspent &u : *out)
             if (u.confirmations < 0)
                 u.confirmations = tip->blocks >= u.height ? tip->blocks - u.height + 1 : 0;
     }
@@ -368,15 +451,7 @@ Result<ChainInfo> Client::info()
         return reply.error();
     if (auto st = Impl::check_status("info", reply->status); !st)
         return st.error();
-    auto j = Impl::parse(*reply);
-    if (!j)
-        return j.error();
-    ChainInfo out;
-    const char *best = json_string_value(json_object_get(j->get(), "bestblockhash"));
-    if (!json_int(json_object_get(j->get(), "blocks"), &out.blocks) || out.blocks < 0 || !best || !is_txid(best))
-        return Errc::internal;
-    out.best_block_hash = lower(best);
-    return out;
+    return parse_info_answer(reply->body);
 }
 
 Result<TxInfo> Client::tx(std::string_view txid)
@@ -389,31 +464,7 @@ Result<TxInfo> Client::tx(std::string_view txid)
         return reply.error();
     if (auto st = Impl::check_status("tx", reply->status); !st)
         return st.error();
-    auto j = Impl::parse(*reply);
-    if (!j)
-        return j.error();
-    const json_t *o = j->get();
-    const char *id = json_string_value(json_object_get(o, "txid"));
-    if (!json_is_object(o) || !id || lower(id) != want)
-        return Errc::internal;
-    TxInfo out;
-    out.txid = want;
-    if (const json_t *hex = json_object_get(o, "hex"); hex && !json_is_null(hex)) {
-        const char *h = json_string_value(hex);
-        if (!h || !crypto::is_hex(h))
-            return Errc::internal;
-        out.hex = lower(h);
-    }
-    // blockheight is null (or absent) while the transaction is in the mempool.
-    if (const json_t *bh = json_object_get(o, "blockheight"); bh && !json_is_null(bh)) {
-        if (!json_int(bh, &out.block_height) || out.block_height < 0)
-            return Errc::internal;
-    }
-    if (const json_t *conf = json_object_get(o, "confirmations"); conf && !json_is_null(conf)) {
-        if (!json_int(conf, &out.confirmations) || out.confirmations < 0)
-            return Errc::internal;
-    }
-    return out;
+    return parse_tx_answer(reply->body, want);
 }
 
 }  // namespace pp::chain

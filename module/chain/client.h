@@ -6,7 +6,8 @@
 // Errors: unavailable (down, timeout, 5xx after retries); conflict (the
 // node rejected the transaction: double spend, missing inputs, bad script —
 // the reason is in ChainError); not_found (unknown txid); internal (a
-// malformed answer). A broadcast the node reports as already known succeeds.
+// malformed answer). A broadcast the node reports as already known succeeds
+// only once GET tx/hash/{txid} confirms that the chain has that very txid.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,33 @@ struct TxInfo {
     int64_t confirmations = 0;
     int64_t block_height = 0;  // 0 while in the mempool
 };
+
+// ---- response handling, pure (unit-tested and fuzzed) ----------------------
+
+enum class BroadcastClass {
+    accepted,       // 2xx naming our txid
+    already_known,  // 4xx saying so: to be confirmed with GET tx/hash first
+    rejected,       // 4xx: the node refused the transaction (reason set)
+    not_ours,       // 401/403/404/408/429: key, URL or rate limit; wait, do not fail
+    malformed,      // 2xx with no txid or another txid, or any other status
+};
+
+struct BroadcastAnswer {
+    BroadcastClass kind = BroadcastClass::malformed;
+    std::string reason;  // for rejected: the node's text, printable ASCII, bounded
+};
+
+// Classifies the answer to POST tx/raw for a transaction whose txid is
+// local_txid (lowercase display hex).
+BroadcastAnswer classify_broadcast(long status, std::string_view body, std::string_view local_txid);
+// The 2xx body of GET tx/hash/{want_txid}; internal when malformed or about
+// another txid.
+Result<TxInfo> parse_tx_answer(std::string_view body, std::string_view want_txid);
+// The 2xx body of GET address/{addr}/unspent (a list, or {"result": list});
+// confirmations is -1 where the answer gives a height but no count.
+Result<std::vector<Unspent>> parse_unspent_answer(std::string_view body);
+// The 2xx body of GET chain/info.
+Result<ChainInfo> parse_info_answer(std::string_view body);
 
 class Client {
 public:

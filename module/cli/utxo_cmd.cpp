@@ -337,7 +337,8 @@ int cmd_stats(int argc, char **)
     json_t *out = json_object();
     const std::pair<const char *, const store::PoolBucket *> buckets[] = {
         {"unconfirmed", &st->unconfirmed}, {"available", &st->available},
-        {"locked", &st->locked},           {"spent", &st->spent}};
+        {"locked", &st->locked},           {"spent", &st->spent},
+        {"quarantined", &st->quarantined}};
     for (const auto &[label, b] : buckets)
         json_object_set_new(out, label, json_pack("{s:I,s:I}", "count", static_cast<json_int_t>(b->count),
                                                   "satoshis", static_cast<json_int_t>(b->total_satoshis)));

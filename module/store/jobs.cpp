@@ -1,24 +1,33 @@
 // SPDX-License-Identifier: MIT
 #include "store/jobs.h"
 
-#include <charconv>
+#include <array>
+#include <utility>
+
+#include "store/row.h"
+#include "store/txn.h"
 
 namespace pp::store {
 
 namespace {
 
-bool to_u64(const std::optional<std::string> &text, uint64_t &out)
-{
-    if (!text)
-        return false;
-    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), out);
-    return ec == std::errc() && ptr == text->data() + text->size();
-}
+constexpr std::array<std::pair<JobStep, std::string_view>, 6> kStepText{{
+    {JobStep::queued, "queued"},
+    {JobStep::inputs_locked, "inputs_locked"},
+    {JobStep::signed_tx, "signed"},
+    {JobStep::broadcast, "broadcast"},
+    {JobStep::done, "done"},
+    {JobStep::failed, "failed"},
+}};
+
+constexpr uint64_t kMaxFeePerKb = 100'000'000;
 
 Param opt_param(const std::optional<std::string> &v)
 {
     return v ? Param(std::string_view(*v)) : Param(nullptr);
 }
+
+int64_t i64(uint64_t v) noexcept { return static_cast<int64_t>(v); }
 
 // One version-guarded UPDATE; 0 rows matched means another worker took the
 // job over (its claim bumped the version), so we must stop writing.
@@ -31,79 +40,94 @@ Result<void> guarded(Result<uint64_t> affected)
     return {};
 }
 
-// Runs inside claim_job's transaction, after the job row is locked.
+Result<Job> job_from_row(const Row &r)
+{
+    Job job;
+    auto id = col_int<uint64_t>(r, 0);
+    auto attempts = col_int<uint32_t>(r, 3);
+    auto version = col_int<uint64_t>(r, 6);
+    if (!id || !attempts || !version || r.size() != 7 || !r[1] || !r[2])
+        return Errc::internal;
+    auto step = job_step_from_text(*r[2]);
+    if (!step)
+        return Errc::internal;
+    job.id = *id;
+    job.pending_id = *r[1];
+    job.step = *step;
+    job.attempts = *attempts;
+    job.raw_tx = r[4];
+    job.txid = r[5];
+    job.version = *version;
+    return job;
+}
+
+// Runs inside claim_job's transaction; locks the job row, then leases it.
 Result<std::optional<Job>> lock_and_lease(Db &db, std::string_view owner, int64_t now_ms, int64_t lease_ms)
 {
     auto rows = db.query(
         "SELECT j.id, j.pending_id, j.step, j.attempts, j.raw_tx, j.txid, j.version FROM jobs j "
-        "WHERE j.step NOT IN ('done','failed') AND j.next_attempt_ms <= ? AND j.lease_until_ms < ? "
+        "WHERE j.step NOT IN (?, ?) AND j.next_attempt_ms <= ? AND j.lease_until_ms < ? "
         "ORDER BY j.id LIMIT 1 FOR UPDATE SKIP LOCKED",
-        {now_ms, now_ms});
+        {job_step_text(JobStep::done), job_step_text(JobStep::failed), now_ms, now_ms});
     if (!rows)
         return rows.error();
     if (rows->empty())
         return std::optional<Job>();
-
-    const Row &r = (*rows)[0];
-    Job job;
-    uint64_t attempts = 0;
-    if (!to_u64(r[0], job.id) || !to_u64(r[3], attempts) || !to_u64(r[6], job.version))
-        return Errc::internal;
-    job.attempts = static_cast<uint32_t>(attempts);
-    job.pending_id = r[1].value_or("");
-    job.step = r[2].value_or("");
-    job.raw_tx = r[4];
-    job.txid = r[5];
+    auto job = job_from_row((*rows)[0]);
+    if (!job)
+        return job.error();
 
     auto leased = guarded(db.execute(
         "UPDATE jobs SET lease_owner = ?, lease_until_ms = ?, version = version + 1 WHERE id = ? AND version = ?",
-        {owner, now_ms + lease_ms, static_cast<int64_t>(job.id), static_cast<int64_t>(job.version)}));
+        {owner, now_ms + lease_ms, i64(job->id), i64(job->version)}));
     if (!leased)
         return leased.error();
-    ++job.version;
+    ++job->version;
 
     // A plain read: the pending record is immutable apart from its status,
     // so there is no need to lock it (the API may be updating its status).
     auto pending = db.query(
         "SELECT kind, uid_tag_id, record, prev_txid, claim_intent_id FROM pending_records WHERE id = ?",
-        {std::string_view(job.pending_id)});
+        {std::string_view(job->pending_id)});
     if (!pending)
         return pending.error();
-    if (pending->empty())
+    if (pending->empty() || (*pending)[0].size() != 5)
         return Errc::internal;  // enqueue writes both in one transaction
     const Row &p = (*pending)[0];
-    job.kind = p[0].value_or("");
-    job.uid_tag_id = p[1].value_or("");
-    job.record = p[2].value_or("");
-    job.prev_txid = p[3];
-    job.claim_intent_id = p[4];
-    return std::optional<Job>(std::move(job));
+    job->kind = p[0].value_or("");
+    job->uid_tag_id = p[1].value_or("");
+    job->record = p[2].value_or("");
+    job->prev_txid = p[3];
+    job->claim_intent_id = p[4];
+    return std::optional<Job>(std::move(*job));
 }
 
 }  // namespace
+
+std::string_view job_step_text(JobStep s) noexcept
+{
+    for (const auto &[step, text] : kStepText)
+        if (step == s)
+            return text;
+    return "unknown";
+}
+
+std::optional<JobStep> job_step_from_text(std::string_view text) noexcept
+{
+    for (const auto &[step, t] : kStepText)
+        if (t == text)
+            return step;
+    return std::nullopt;
+}
 
 Result<std::optional<Job>> claim_job(Db &db, std::string_view owner, int64_t now_ms, int64_t lease_ms)
 {
     if (owner.empty() || lease_ms <= 0)
         return Errc::invalid_argument;
-    if (auto b = db.begin(); !b)
-        return b.error();
-    auto claimed = lock_and_lease(db, owner, now_ms, lease_ms);
-    if (!claimed || !claimed->has_value()) {
-        // Nothing written (or a failure): just drop the row locks.
-        auto rb = db.rollback();
-        (void)rb;
-        return claimed;
-    }
-    if (auto c = db.commit(); !c) {
-        auto rb = db.rollback();
-        (void)rb;
-        return c.error();
-    }
-    return claimed;
+    return with_txn(db, [&](Txn &t) { return lock_and_lease(t.db(), owner, now_ms, lease_ms); });
 }
 
-Result<void> advance_job(Db &db, Job &job, std::string_view step, const std::optional<std::string> &raw_tx,
+Result<void> advance_job(Db &db, Job &job, JobStep step, const std::optional<std::string> &raw_tx,
                          const std::optional<std::string> &txid, int64_t lease_until_ms)
 {
     // COALESCE: a later step passes nullopt and must not erase the stored
@@ -111,12 +135,11 @@ Result<void> advance_job(Db &db, Job &job, std::string_view step, const std::opt
     auto r = guarded(db.execute(
         "UPDATE jobs SET step = ?, raw_tx = COALESCE(?, raw_tx), txid = COALESCE(?, txid), lease_until_ms = ?, "
         "version = version + 1 WHERE id = ? AND version = ?",
-        {step, opt_param(raw_tx), opt_param(txid), lease_until_ms, static_cast<int64_t>(job.id),
-         static_cast<int64_t>(job.version)}));
+        {job_step_text(step), opt_param(raw_tx), opt_param(txid), lease_until_ms, i64(job.id), i64(job.version)}));
     if (!r)
         return r;
     ++job.version;
-    job.step = std::string(step);
+    job.step = step;
     if (raw_tx)
         job.raw_tx = raw_tx;
     if (txid)
@@ -132,7 +155,7 @@ Result<void> retry_job(Db &db, Job &job, std::string_view error, int64_t next_at
     auto r = guarded(db.execute(
         "UPDATE jobs SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, lease_owner = NULL, "
         "lease_until_ms = 0, version = version + 1 WHERE id = ? AND version = ?",
-        {reason, next_attempt_ms, static_cast<int64_t>(job.id), static_cast<int64_t>(job.version)}));
+        {reason, next_attempt_ms, i64(job.id), i64(job.version)}));
     if (!r)
         return r;
     ++job.version;
@@ -145,11 +168,24 @@ Result<void> defer_job(Db &db, Job &job, int64_t next_attempt_ms)
     auto r = guarded(db.execute(
         "UPDATE jobs SET next_attempt_ms = ?, lease_owner = NULL, lease_until_ms = 0, version = version + 1 "
         "WHERE id = ? AND version = ?",
-        {next_attempt_ms, static_cast<int64_t>(job.id), static_cast<int64_t>(job.version)}));
+        {next_attempt_ms, i64(job.id), i64(job.version)}));
     if (!r)
         return r;
     ++job.version;
     return {};
+}
+
+Result<std::optional<uint64_t>> fee_per_kb_setting(Db &db)
+{
+    auto rows = db.query("SELECT value FROM settings WHERE name = ?", {std::string_view("FEE_PER_KB")});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<uint64_t>();
+    auto fee = col_int<uint64_t>((*rows)[0], 0);
+    if (!fee || *fee > kMaxFeePerKb)
+        return std::optional<uint64_t>();
+    return std::optional<uint64_t>(*fee);
 }
 
 }  // namespace pp::store

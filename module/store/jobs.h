@@ -4,6 +4,10 @@
 // SELECT … FOR UPDATE SKIP LOCKED plus a lease (lease_owner, lease_until_ms)
 // written in the same transaction; every later write is guarded by the
 // job's version, so a worker whose lease was taken over can write nothing.
+//
+// advance_job / retry_job / defer_job are single statements: alone they
+// autocommit, inside a caller's store::with_txn they are part of it.
+// claim_job runs its own with_txn (re-run whole on a deadlock).
 #pragma once
 
 #include <cstdint>
@@ -16,10 +20,18 @@
 
 namespace pp::store {
 
+// The stored steps of a job, in order (jobs.step).
+enum class JobStep { queued, inputs_locked, signed_tx, broadcast, done, failed };
+
+// The one text mapping of JobStep (the jobs.step column and logs).
+std::string_view job_step_text(JobStep s) noexcept;
+// nullopt for a text that is no step.
+std::optional<JobStep> job_step_from_text(std::string_view text) noexcept;
+
 struct Job {
     uint64_t id = 0;
     std::string pending_id;
-    std::string step;                       // queued | inputs_locked | signed | broadcast | done | failed
+    JobStep step = JobStep::queued;
     uint32_t attempts = 0;
     std::optional<std::string> raw_tx, txid;
     uint64_t version = 0;
@@ -34,11 +46,15 @@ Result<std::optional<Job>> claim_job(Db &db, std::string_view owner, int64_t now
 
 // Moves the job to `step`, storing raw_tx/txid when given, extending the lease.
 // conflict when the job's version moved (the lease was lost).
-Result<void> advance_job(Db &db, Job &job, std::string_view step, const std::optional<std::string> &raw_tx,
+Result<void> advance_job(Db &db, Job &job, JobStep step, const std::optional<std::string> &raw_tx,
                          const std::optional<std::string> &txid, int64_t lease_until_ms);
 // Keeps the step, counts an attempt, releases the lease until next_attempt_ms.
 Result<void> retry_job(Db &db, Job &job, std::string_view error, int64_t next_attempt_ms);
 // Releases the lease without counting an attempt (e.g. no UTXO free yet).
 Result<void> defer_job(Db &db, Job &job, int64_t next_attempt_ms);
+
+// FEE_PER_KB from the settings table (DESIGN.md §4: it overrides the
+// environment); nullopt when unset or not a fee in 0..1e8 sat/kB.
+Result<std::optional<uint64_t>> fee_per_kb_setting(Db &db);
 
 }  // namespace pp::store

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <limits>
+
+#include "store/jobs.h"
+#include "store/row.h"
 
 namespace pp::store {
 namespace {
@@ -22,25 +24,32 @@ constexpr uint64_t kMaxMoney = 21'000'000ULL * 100'000'000ULL;
 
 constexpr const char *kColumns = "id, txid, vout, satoshis, key_id, script_hex, status, version";
 
-bool parse_u64(const std::optional<std::string> &v, uint64_t *out) noexcept
+// Checked id/version (or count/sum) pair of a row.
+bool two_u64(const Row &r, uint64_t *a, uint64_t *b)
 {
-    if (!v)
+    auto x = col_int<uint64_t>(r, 0);
+    auto y = col_int<uint64_t>(r, 1);
+    if (!x || !y)
         return false;
-    const char *b = v->data();
-    const char *e = b + v->size();
-    auto [p, ec] = std::from_chars(b, e, *out);
-    return ec == std::errc() && p == e;
+    *a = *x;
+    *b = *y;
+    return true;
 }
 
 Result<Utxo> to_utxo(const Row &r)
 {
     Utxo u;
-    uint64_t vout = 0;
-    if (r.size() != 8 || !parse_u64(r[0], &u.id) || !r[1] || !parse_u64(r[2], &vout) || !parse_u64(r[3], &u.satoshis) ||
-        !r[4] || !r[5] || !r[6] || !parse_u64(r[7], &u.version) || vout > std::numeric_limits<uint32_t>::max())
+    auto id = col_int<uint64_t>(r, 0);
+    auto vout = col_int<uint32_t>(r, 2);
+    auto sats = col_int<uint64_t>(r, 3);
+    auto version = col_int<uint64_t>(r, 7);
+    if (r.size() != 8 || !id || !r[1] || !vout || !sats || !r[4] || !r[5] || !r[6] || !version)
         return Errc::internal;
+    u.id = *id;
+    u.satoshis = *sats;
+    u.version = *version;
     u.txid = *r[1];
-    u.vout = static_cast<uint32_t>(vout);
+    u.vout = *vout;
     u.key_id = *r[4];
     u.script_hex = *r[5];
     u.status = *r[6];
@@ -244,6 +253,26 @@ Result<uint64_t> UtxoPool::unlock(uint64_t job_id)
     return Errc::conflict;
 }
 
+Result<bool> UtxoPool::release(uint64_t job_id, uint64_t utxo_id)
+{
+    auto n = db_.execute("UPDATE utxos SET status = 'available', locked_by = NULL, locked_ms = NULL, "
+                         "version = version + 1 WHERE id = ? AND status = 'locked' AND locked_by = ?",
+                         {i64(utxo_id), i64(job_id)});
+    if (!n)
+        return n.error();
+    return *n == 1;
+}
+
+Result<bool> UtxoPool::quarantine(uint64_t job_id, uint64_t utxo_id, std::string_view reason)
+{
+    auto n = db_.execute("UPDATE utxos SET status = 'quarantined', quarantine_reason = ?, version = version + 1 "
+                         "WHERE id = ? AND status = 'locked' AND locked_by = ?",
+                         {reason.substr(0, 255), i64(utxo_id), i64(job_id)});
+    if (!n)
+        return n.error();
+    return *n == 1;
+}
+
 Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
 {
     // The job condition is part of the guarded UPDATE itself, not only of the
@@ -253,14 +282,17 @@ Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
         "UPDATE utxos SET status = 'available', locked_by = NULL, locked_ms = NULL, version = version + 1 "
         "WHERE id = ? AND version = ? AND status = 'locked' AND locked_ms < ? "
         "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = utxos.locked_by "
-        "AND j.step NOT IN ('queued', 'inputs_locked', 'failed'))";
+        "AND j.step NOT IN (?, ?, ?))";
+    // Steps whose inputs may be freed: nothing signed yet, or given up.
+    const std::string_view q = job_step_text(JobStep::queued), l = job_step_text(JobStep::inputs_locked),
+                           f = job_step_text(JobStep::failed);
     uint64_t freed = 0;
     for (int round = 0; round < kMaxRounds; ++round) {
         auto rows = db_.query("SELECT u.id, u.version FROM utxos u LEFT JOIN jobs j ON j.id = u.locked_by "
                               "WHERE u.status = 'locked' AND u.locked_ms < ? "
-                              "AND (j.id IS NULL OR j.step IN ('queued', 'inputs_locked', 'failed')) "
+                              "AND (j.id IS NULL OR j.step IN (?, ?, ?)) "
                               "ORDER BY u.id LIMIT ?",
-                              {older_than_ms, kBatch});
+                              {older_than_ms, q, l, f, kBatch});
         if (!rows)
             return rows.error();
         if (rows->empty())
@@ -269,9 +301,9 @@ Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
         // SELECT; the next round re-reads it (or no longer sees it).
         for (const Row &r : *rows) {
             uint64_t id = 0, version = 0;
-            if (r.size() != 2 || !parse_u64(r[0], &id) || !parse_u64(r[1], &version))
+            if (r.size() != 2 || !two_u64(r, &id, &version))
                 return Errc::internal;
-            auto n = db_.execute(kFree, {i64(id), i64(version), older_than_ms});
+            auto n = db_.execute(kFree, {i64(id), i64(version), older_than_ms, q, l, f});
             if (!n)
                 return n.error();
             freed += *n;
@@ -314,7 +346,7 @@ Result<uint64_t> UtxoPool::mark_others_spent(uint64_t keep_id)
             return done;
         for (const Row &r : *rows) {
             uint64_t id = 0, version = 0;
-            if (r.size() != 2 || !parse_u64(r[0], &id) || !parse_u64(r[1], &version))
+            if (r.size() != 2 || !two_u64(r, &id, &version))
                 return Errc::internal;
             auto n = db_.execute("UPDATE utxos SET status = 'spent', version = version + 1 "
                                  "WHERE id = ? AND version = ? AND status IN ('available', 'unconfirmed')",
@@ -335,8 +367,12 @@ Result<PoolStats> UtxoPool::stats()
     PoolStats out;  // every bucket present, zero when empty
     for (const Row &r : *rows) {
         PoolBucket b;
-        if (r.size() != 3 || !r[0] || !parse_u64(r[1], &b.count) || !parse_u64(r[2], &b.total_satoshis))
+        auto count = col_int<uint64_t>(r, 1);
+        auto sum = col_int<uint64_t>(r, 2);
+        if (r.size() != 3 || !r[0] || !count || !sum)
             return Errc::internal;
+        b.count = *count;
+        b.total_satoshis = *sum;
         if (*r[0] == "unconfirmed")
             out.unconfirmed = b;
         else if (*r[0] == "available")
@@ -345,6 +381,8 @@ Result<PoolStats> UtxoPool::stats()
             out.locked = b;
         else if (*r[0] == "spent")
             out.spent = b;
+        else if (*r[0] == "quarantined")
+            out.quarantined = b;
     }
     return out;
 }

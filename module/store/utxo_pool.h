@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The funding UTXO pool (DESIGN.md §4): unconfirmed → available → locked →
-// spent. Select-and-lock, spend, unlock and reap are each single
+// spent, and quarantined off that path (an output the chain did not confirm
+// as unspent after a refused broadcast; never selected again). Select-and-lock, spend, unlock and reap are each single
 // `UPDATE … WHERE id = ? AND version = ?` statements guarded by the version
 // column and retried on conflict — never a read-modify-write in C++.
 // Borrows the caller's Db (one per process).
@@ -23,7 +24,7 @@ struct Utxo {
     uint64_t satoshis = 0;
     std::string key_id;
     std::string script_hex;
-    std::string status;      // unconfirmed | available | locked | spent
+    std::string status;      // unconfirmed | available | locked | spent | quarantined
     uint64_t version = 0;
 };
 
@@ -33,7 +34,7 @@ struct PoolBucket {
 };
 
 struct PoolStats {
-    PoolBucket unconfirmed, available, locked, spent;
+    PoolBucket unconfirmed, available, locked, spent, quarantined;
 };
 
 class UtxoPool {
@@ -51,6 +52,12 @@ public:
     Result<uint64_t> mark_spent(uint64_t job_id, std::string_view spent_txid);
     // locked → available for every UTXO locked by the job.
     Result<uint64_t> unlock(uint64_t job_id);
+    // locked → available for one UTXO of the job; false when it is not
+    // (or no longer) locked by job_id.
+    Result<bool> release(uint64_t job_id, uint64_t utxo_id);
+    // locked → quarantined for one UTXO of the job, with the reason (cut to
+    // 255 bytes); locked_by stays as a record of the job that found it.
+    Result<bool> quarantine(uint64_t job_id, uint64_t utxo_id, std::string_view reason);
     // Frees locks older than older_than_ms whose job has not yet stored a
     // signed transaction (a signed one may be in flight: never unlocked here).
     Result<uint64_t> reap(int64_t older_than_ms);

@@ -11,15 +11,21 @@
 //   inputs_locked  build the transaction from the locked UTXOs, one KMS call
 //                  signs every input; raw hex and txid are stored BEFORE any
 //                  broadcast (inputs no longer enough: unlock, back to queued).
-//   signed         broadcast the stored bytes, never rebuilt; "already known"
-//                  or a rejected tx the chain knows by txid counts as sent.
-//   broadcast      one DB transaction: UTXOs spent, change back into the
-//                  pool, patch state and history written, pending record
-//                  (and POS intent) confirmed, job done.
+//   signed         broadcast the stored bytes, never rebuilt; a refusal
+//                  (an "already known" one included) counts as sent only
+//                  when the chain knows the txid (GET tx/hash).
+//   broadcast      one DB transaction (store::confirm_anchor): UTXOs spent,
+//                  change back into the pool, patch state and history
+//                  written, pending record (and POS intent) confirmed, done.
+//
+// Every multi-statement write is one store::with_txn: after a deadlock, a
+// lock-wait timeout or a refused COMMIT it is re-run whole, never continued.
 //
 // Failures are values: network errors, 5xx and rejections count an attempt
 // and retry after JOB_BACKOFF_MS·2^attempts; after JOB_MAX_ATTEMPTS the
-// pending record is failed with a short reason and its UTXOs unlocked —
+// pending record is failed with a short reason; each of its UTXOs goes back
+// to 'available' only when GET address/{addr}/unspent lists it, otherwise
+// it is 'quarantined' with the reason and never selected again —
 // except that a signed transaction is never abandoned while the chain
 // cannot say whether it has it, and a broadcast job is never failed (its
 // transaction is on chain; only the bookkeeping is left, retried until the
@@ -38,6 +44,8 @@
 // Logs: one JSON line per step (job_id, pending_id, step, txid when known);
 // never a raw transaction, a signature or a credential.
 //
+// The code is split by step: see worker/runner.h.
+//
 // Ownership and threads: a Worker borrows the Config for its lifetime and
 // owns its Db, KMS and chain clients. Single-threaded; one per process.
 #pragma once
@@ -49,6 +57,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
+#include "store/jobs.h"
 
 namespace pp::worker {
 
@@ -57,13 +66,11 @@ struct WorkerOptions {
     bool once = false;  // exit 0 as soon as no job is ready
 };
 
-// Steps after which the test hook may stop the worker.
-inline constexpr std::string_view kCrashSteps[] = {"inputs_locked", "signed", "broadcast", "done"};
-
-// The crash step requested by PP_TEST_CRASH_AFTER_STEP (value passed in),
-// or nullopt when the hook is off (not the test environment, or unset).
-// invalid_argument for an unknown step name.
-Result<std::optional<std::string>> crash_step_from_env(config::Env env, const char *value);
+// The crash step requested by PP_TEST_CRASH_AFTER_STEP (value passed in,
+// a step's text as store/jobs.h maps it), or nullopt when the hook is off
+// (not the test environment, or unset). invalid_argument for anything but
+// inputs_locked, signed, broadcast or done.
+Result<std::optional<store::JobStep>> crash_step_from_env(config::Env env, const char *value);
 
 // JOB_BACKOFF_MS·2^attempts, capped at one hour (and the shift at 2^20).
 int64_t backoff_delay_ms(int64_t base_ms, uint32_t attempts) noexcept;

@@ -4,6 +4,8 @@
 // jobs (FOR UPDATE SKIP LOCKED), live leases hide a job, an expired lease is
 // taken over and the old owner can no longer write, retries count attempts
 // and delay, defers do not count, and the signed transaction is stored.
+// The job's final transaction (store/anchor.h), made the victim of a real
+// InnoDB deadlock, is re-run whole by store::with_txn and commits once.
 // Time is passed in (now_ms), so leases and delays are tested without sleeping.
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,8 +23,11 @@
 #include "vectors.h"  // cmocka includes
 
 #include "fixture.h"
+#include "store/anchor.h"
 #include "store/db.h"
 #include "store/jobs.h"
+#include "store/txn.h"
+#include "store/utxo_pool.h"
 #include "store/migrate.h"
 #include "store/pending.h"
 
@@ -72,8 +77,9 @@ int group_teardown(void **)
 int clean(void **)
 {
     Db db = connect_app();
-    if (!db.execute("DELETE FROM jobs")) return -1;
-    if (!db.execute("DELETE FROM pending_records")) return -1;
+    for (const char *sql : {"DELETE FROM jobs", "DELETE FROM pending_records", "DELETE FROM utxos",
+                            "DELETE FROM patch_state", "DELETE FROM records"})
+        if (!db.execute(sql)) return -1;
     return 0;
 }
 
@@ -235,16 +241,16 @@ void expired_lease_is_taken_over(void **)
     assert_string_equal(column(db, "SELECT lease_owner FROM jobs WHERE id = ?", id).c_str(), "owner-b");
 
     Job stale = mine;
-    assert_errc(advance_job(db, stale, "inputs_locked", std::nullopt, std::nullopt, kT0 + 2 * kLease),
+    assert_errc(advance_job(db, stale, JobStep::inputs_locked, std::nullopt, std::nullopt, kT0 + 2 * kLease),
                 Errc::conflict);
     assert_errc(retry_job(db, stale, "x", kT0), Errc::conflict);
     assert_errc(defer_job(db, stale, kT0), Errc::conflict);
     assert_int_equal(stale.version, mine.version);  // a failed write changes nothing
-    assert_string_equal(stale.step.c_str(), "queued");
+    assert_string_equal(std::string(job_step_text(stale.step)).c_str(), "queued");
     assert_string_equal(column(db, "SELECT step FROM jobs WHERE id = ?", id).c_str(), "queued");
 
-    assert_true(advance_job(db, theirs, "inputs_locked", std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
-    assert_string_equal(theirs.step.c_str(), "inputs_locked");
+    assert_true(advance_job(db, theirs, JobStep::inputs_locked, std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
+    assert_string_equal(std::string(job_step_text(theirs.step)).c_str(), "inputs_locked");
     assert_string_equal(column(db, "SELECT step FROM jobs WHERE id = ?", id).c_str(), "inputs_locked");
     // advance extends the lease: nobody can take it before the new deadline.
     assert_none(db, "owner-c", kT0 + 2 * kLease - 1);
@@ -268,7 +274,7 @@ void retry_counts_attempts_and_delays(void **)
     Job again = claim_some(db, "other", kT0 + 5000);
     assert_int_equal(again.id, id);
     assert_int_equal(again.attempts, 1);
-    assert_string_equal(again.step.c_str(), "queued");
+    assert_string_equal(std::string(job_step_text(again.step)).c_str(), "queued");
     assert_true(retry_job(db, again, std::string(400, 'e'), kT0 + 6000).ok());  // long reasons are cut to fit
     assert_int_equal(again.attempts, 2);
     assert_string_equal(column(db, "SELECT CHAR_LENGTH(last_error) FROM jobs WHERE id = ?", id).c_str(), "255");
@@ -302,33 +308,33 @@ void advance_stores_signed_tx(void **)
     Job j = claim_some(db, "w", kT0);
     assert_false(j.raw_tx.has_value());
     assert_false(j.txid.has_value());
-    assert_true(advance_job(db, j, "inputs_locked", std::nullopt, std::nullopt, kT0 + kLease).ok());
+    assert_true(advance_job(db, j, JobStep::inputs_locked, std::nullopt, std::nullopt, kT0 + kLease).ok());
 
     const std::string raw = "0100000001" + std::string(200, 'a');
     const std::string txid(64, 'b');
-    assert_true(advance_job(db, j, "signed", raw, txid, kT0 + kLease).ok());
-    assert_string_equal(j.step.c_str(), "signed");
+    assert_true(advance_job(db, j, JobStep::signed_tx, raw, txid, kT0 + kLease).ok());
+    assert_string_equal(std::string(job_step_text(j.step)).c_str(), "signed");
     assert_string_equal(j.raw_tx->c_str(), raw.c_str());
 
     // A worker killed here: the next owner resumes from 'signed' with the same bytes.
     Job resumed = claim_some(db, "w2", kT0 + kLease + 1);
     assert_int_equal(resumed.id, id);
-    assert_string_equal(resumed.step.c_str(), "signed");
+    assert_string_equal(std::string(job_step_text(resumed.step)).c_str(), "signed");
     assert_true(resumed.raw_tx.has_value() && *resumed.raw_tx == raw);
     assert_true(resumed.txid.has_value() && *resumed.txid == txid);
 
     // Later steps pass nullopt and must not erase the stored transaction.
-    assert_true(advance_job(db, resumed, "broadcast", std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
+    assert_true(advance_job(db, resumed, JobStep::broadcast, std::nullopt, std::nullopt, kT0 + 2 * kLease).ok());
     assert_string_equal(column(db, "SELECT raw_tx FROM jobs WHERE id = ?", id).c_str(), raw.c_str());
     assert_string_equal(column(db, "SELECT txid FROM jobs WHERE id = ?", id).c_str(), txid.c_str());
-    assert_true(advance_job(db, resumed, "done", std::nullopt, std::nullopt, 0).ok());
+    assert_true(advance_job(db, resumed, JobStep::done, std::nullopt, std::nullopt, 0).ok());
     assert_none(db, "w3", kT0 + 10 * kLease);  // done is never claimed
 
     // Neither is failed.
     const uint64_t f = enqueue_one(db, "uid-failed");
     Job jf = claim_some(db, "w", kT0);
     assert_int_equal(jf.id, f);
-    assert_true(advance_job(db, jf, "failed", std::nullopt, std::nullopt, 0).ok());
+    assert_true(advance_job(db, jf, JobStep::failed, std::nullopt, std::nullopt, 0).ok());
     assert_none(db, "w3", kT0 + 10 * kLease);
 }
 
@@ -345,7 +351,7 @@ void claim_reads_pending_record(void **)
     assert_true(j.prev_txid && *j.prev_txid == prev);
     assert_true(j.claim_intent_id && *j.claim_intent_id == intent);
     assert_int_equal(j.pending_id.size(), 32);
-    assert_string_equal(j.step.c_str(), "queued");
+    assert_string_equal(std::string(job_step_text(j.step)).c_str(), "queued");
 
     enqueue_one(db, "uid-reg");
     Job r = claim_some(db, "w", kT0);
@@ -364,6 +370,172 @@ void claims_are_in_id_order(void **)
     assert_none(db, "w", kT0);
 }
 
+// ---- the final transaction under a real deadlock -------------------------
+
+constexpr const char *kKey = "02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5";
+const std::string kScript = "76a914" + std::string(40, '1') + "88ac";
+
+std::string one(Db &db, const std::string &sql, std::initializer_list<Param> params)
+{
+    auto rows = db.query(sql, params);
+    assert_true(rows.ok());
+    assert_int_equal(rows->size(), 1);
+    return (*rows)[0][0].value_or("NULL");
+}
+
+// A job at 'broadcast' holding one locked input; returns the input's id.
+uint64_t job_at_broadcast(Db &db, Job &job, const std::string &txid)
+{
+    UtxoPool pool(db);
+    auto in = pool.add(std::string(64, 'a'), 0, 100'000, kKey, kScript, "available");
+    assert_true(in.ok());
+    auto locked = pool.lock_for_job(job.id, 50'000, kT0);
+    assert_true(locked.ok());
+    assert_int_equal(locked->size(), 1);
+    assert_true(advance_job(db, job, JobStep::inputs_locked, std::nullopt, std::nullopt, kT0 + kLease).ok());
+    assert_true(advance_job(db, job, JobStep::signed_tx, std::string("00"), txid, kT0 + kLease).ok());
+    assert_true(advance_job(db, job, JobStep::broadcast, std::nullopt, std::nullopt, kT0 + kLease).ok());
+    return *in;
+}
+
+// Waits (bounded) until InnoDB shows a transaction waiting for a lock.
+// innodb_trx is a cache refreshed at most every 100 ms, so poll slower.
+bool someone_waits(Db &root)
+{
+    for (int i = 0; i < 100; ++i) {
+        auto rows = root.query("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'");
+        if (rows && !rows->empty() && (*rows)[0][0] == std::optional<std::string>("1")) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+}
+
+// Child side: runs the final transaction on its own connection and writes
+// {errc or 0, with_txn re-runs, 1 if done} to fd. Never returns.
+[[noreturn]] void final_in_child(const Job &job, const Anchor &a, int fd)
+{
+    int64_t report[3] = {-1, 0, 0};
+    auto mine = Db::connect(test::servers().app);
+    if (mine) {
+        const uint64_t before = txn_retries();
+        Job copy = job;
+        auto r = confirm_anchor(*mine, copy, a);
+        report[0] = r ? 0 : static_cast<int64_t>(r.error());
+        report[1] = static_cast<int64_t>(txn_retries() - before);
+        report[2] = r && r->refused.empty() && copy.step == JobStep::done ? 1 : 0;
+    }
+    ssize_t w = write(fd, report, sizeof report);
+    _exit(w == sizeof report ? 0 : 3);
+}
+
+void assert_anchored_once(Db &db, const Job &job, uint64_t input, const std::string &txid, const std::string &uid)
+{
+    const int64_t jid = static_cast<int64_t>(job.id), in = static_cast<int64_t>(input);
+    const std::string_view t(txid), pid(job.pending_id);
+    assert_string_equal(one(db, "SELECT step FROM jobs WHERE id = ?", {jid}).c_str(), "done");
+    assert_string_equal(one(db, "SELECT status FROM utxos WHERE id = ?", {in}).c_str(), "spent");
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE status = 'locked'", {}).c_str(), "0");
+    assert_string_equal(one(db, "SELECT spent_txid FROM utxos WHERE id = ?", {in}).c_str(), txid.c_str());
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE txid = ? AND vout = 1 AND status = 'available' "
+                                "AND satoshis = 40000",
+                            {t}).c_str(),
+                        "1");
+    assert_string_equal(one(db, "SELECT current_txid FROM patch_state WHERE uid_tag_id = ?", {std::string_view(uid)})
+                            .c_str(),
+                        txid.c_str());
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM records WHERE txid = ?", {t}).c_str(), "1");
+    assert_string_equal(one(db, "SELECT status FROM pending_records WHERE id = ?", {pid}).c_str(), "confirmed");
+    assert_string_equal(one(db, "SELECT txid FROM pending_records WHERE id = ?", {pid}).c_str(), txid.c_str());
+}
+
+// A second connection holds the patch_state row the final transaction is
+// about to insert (and a few hundred more rows, so it is the bigger one),
+// then asks for the input row the final transaction has locked: InnoDB
+// picks the final transaction as the deadlock victim. It must be re-run
+// whole, once the other side is gone, and commit everything exactly once.
+void final_transaction_rerun_after_deadlock(void **)
+{
+    Db db = connect_app();
+    const std::string uid = "uid-deadlock", txid(64, 'e');
+    enqueue_one(db, uid);
+    Job job = claim_some(db, "w", kT0);
+    const uint64_t input = job_at_broadcast(db, job, txid);
+
+    Anchor a;
+    a.record_hash = std::string(64, 'f');
+    a.owner_address = "x";
+    a.change = {{1, 40'000, kScript}};
+    a.change_key_id = kKey;
+    a.now_ms = kT0;
+
+    Db other = connect_app();
+    assert_true(other.execute("CREATE TABLE IF NOT EXISTS ballast (id INT NOT NULL PRIMARY KEY)").ok());
+    assert_true(other.execute("DELETE FROM ballast").ok());
+    assert_true(other.begin().ok());
+    assert_true(other.execute("INSERT INTO ballast (id) WITH RECURSIVE n AS (SELECT 1 AS i UNION ALL "
+                              "SELECT i + 1 FROM n WHERE i < 500) SELECT i FROM n").ok());
+    assert_true(other.execute("INSERT INTO patch_state (uid_tag_id, current_txid, current_record, record_hash, "
+                              "owner_address) VALUES (?, ?, '{}', ?, 'y')",
+                              {std::string_view(uid), std::string_view(std::string(64, 'c')),
+                               std::string_view(a.record_hash)})
+                    .ok());
+
+    // The final transaction runs in a child with its own connection; it
+    // reports its outcome and how often with_txn re-ran it.
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) final_in_child(job, a, out[1]);
+    close(out[1]);
+    unsigned err = 0;
+    auto root = Db::connect(test::servers().root, &err);
+    assert_true(root.ok());
+    const bool waiting = someone_waits(*root);  // the final transaction, at the patch_state insert
+    // Closes the cycle: this side waits for the input row, InnoDB aborts the
+    // smaller final transaction and this statement then goes through.
+    auto closing = other.execute("UPDATE utxos SET version = version WHERE id = ?", {static_cast<int64_t>(input)});
+    const unsigned closing_errno = other.last_error_number();
+    assert_true(other.rollback().ok());
+    int64_t report[3] = {-1, 0, 0};
+    assert_int_equal(read(out[0], report, sizeof report), sizeof report);
+    close(out[0]);
+    int status = 0;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    if (!waiting) fail_msg("no lock wait seen (final transaction: errc %lld)", static_cast<long long>(report[0]));
+    if (!closing) fail_msg("the bigger transaction was the victim (mysql error %u)", closing_errno);
+    if (report[0] != 0) fail_msg("confirm_anchor: %s", std::string(errc_name(static_cast<Errc>(report[0]))).c_str());
+    assert_int_equal(report[2], 1);
+    const uint64_t reruns = static_cast<uint64_t>(report[1]);
+    assert_true(reruns >= 1);
+
+    assert_anchored_once(db, job, input, txid, uid);
+    print_message("final transaction was the deadlock victim and re-ran %llu time(s); committed once\n",
+                  static_cast<unsigned long long>(reruns));
+}
+
+// Running the final transaction again after it committed changes nothing
+// (the harmless duplicates are re-checked, not assumed).
+void final_transaction_is_not_repeated(void **)
+{
+    Db db = connect_app();
+    const std::string txid(64, 'd');
+    enqueue_one(db, "uid-twice");
+    Job job = claim_some(db, "w", kT0);
+    job_at_broadcast(db, job, txid);
+    Anchor a;
+    a.record_hash = std::string(64, 'f');
+    a.owner_address = "x";
+    a.change = {{1, 40'000, kScript}};
+    a.change_key_id = kKey;
+    Job first = job;
+    assert_true(confirm_anchor(db, first, a).ok());
+    // A stale copy (its version is old) must not write anything.
+    Job stale = job;
+    assert_errc(confirm_anchor(db, stale, a), Errc::conflict);
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE txid = ?", {std::string_view(txid)}).c_str(), "1");
+}
+
 }  // namespace
 
 int main()
@@ -379,6 +551,8 @@ int main()
         cmocka_unit_test_setup(advance_stores_signed_tx, clean),
         cmocka_unit_test_setup(claim_reads_pending_record, clean),
         cmocka_unit_test_setup(claims_are_in_id_order, clean),
+        cmocka_unit_test_setup(final_transaction_rerun_after_deadlock, clean),
+        cmocka_unit_test_setup(final_transaction_is_not_repeated, clean),
     };
     return cmocka_run_group_tests_name("jobs", tests, group_setup, group_teardown);
 }
