@@ -18,14 +18,28 @@ Response health(AppContext &, const Request &, const PathParams &)
     return http::json(200, json_pack("{s:s}", "status", "ok"));
 }
 
+// /ready is public: each worker probes its dependencies (short timeouts,
+// no retries) at most about once a second, whatever the request rate.
+const AppContext::ReadyChecks &ready_checks(AppContext &ctx)
+{
+    AppContext::ReadyChecks &c = ctx.ready_cached;
+    const int64_t now = steady_ms();
+    if (c.at_ms != 0 && now - c.at_ms < kReadyReuseMs)
+        return c;
+    store::Db *db = ctx.db();
+    c.db = db && db->ping();
+    store::Cache *cache = ctx.cache();
+    c.cache = cache && cache->ping();
+    kms::Client *kms = ctx.kms();
+    c.kms = kms && kms->health(kms::kProbe).ok();
+    c.at_ms = steady_ms();
+    return c;
+}
+
 Response ready(AppContext &ctx, const Request &, const PathParams &)
 {
-    store::Db *db = ctx.db();
-    const bool db_ok = db && db->ping();
-    store::Cache *cache = ctx.cache();
-    const bool cache_ok = cache && cache->ping();
-    kms::Client *kms = ctx.kms();
-    const bool kms_ok = kms && kms->health().ok();
+    const AppContext::ReadyChecks &c = ready_checks(ctx);
+    const bool db_ok = c.db, cache_ok = c.cache, kms_ok = c.kms;
     const bool all = db_ok && cache_ok && kms_ok;
     json_t *checks = json_pack("{s:s,s:s,s:s}", "db", db_ok ? "ok" : "fail", "cache", cache_ok ? "ok" : "fail",
                                "kms", kms_ok ? "ok" : "fail");
