@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "app/health.h"
 
-#include "app/auth.h"
 #include "common/json.h"
 
 namespace pp::app {
@@ -84,24 +83,19 @@ Response render(AppContext &ctx, bool internal)
     return r;
 }
 
-Response metrics(AppContext &ctx, const Request &req, const PathParams &)
-{
-    if (ctx.cfg.metrics_require_api_key && !api_key_valid(ctx.cfg, req))
-        return http::error(401, http::code::unauthorized, "A valid API key is required.");
-    return render(ctx, false);
-}
+Response metrics(AppContext &ctx, const Request &, const PathParams &) { return render(ctx, false); }
 
 Response internal_metrics(AppContext &ctx, const Request &, const PathParams &) { return render(ctx, true); }
 
 }  // namespace
 
-void add_health_routes(AppRouter &router)
+void add_health_routes(AppRouter &router, const config::Config &cfg)
 {
     using http::Auth;
     router.add("GET", "/__ping", ping, Auth::none, 0, false);
     router.add("GET", "/health", health, Auth::none, 0, false);
     router.add("GET", "/ready", ready, Auth::none, 0, false);
-    router.add("GET", "/metrics", metrics, Auth::none, 0, false);
+    router.add("GET", "/metrics", metrics, cfg.metrics_require_api_key ? Auth::api_key : Auth::none, 0, false);
     router.add("GET", "/internal/metrics", internal_metrics, Auth::api_key, 0, false);
 }
 
