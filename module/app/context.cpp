@@ -90,7 +90,7 @@ std::string AppContext::kid()
     if (!keys) {
         // Keep serving the last known kid while the KMS is away, and do not
         // make every begin wait on it again.
-        kid_retry_at = now + kKmsFailureHoldSec;
+        kid_retry_at = now_sec() + kKmsFailureHoldSec;  // from the failure, not the start of a slow call
         return kid_cached;
     }
     for (const auto &key : *keys) {
@@ -117,7 +117,7 @@ std::string AppContext::issuer_key()
         return issuer_key_cached;
     auto keys = k->keys();
     if (!keys) {
-        issuer_key_retry_at = now + kKmsFailureHoldSec;
+        issuer_key_retry_at = now_sec() + kKmsFailureHoldSec;
         return issuer_key_cached;
     }
     // The KMS lists keys oldest first, so the last issuer key is the newest.
