@@ -81,7 +81,7 @@ std::string AppContext::kid()
     if (!cfg.svd_kms_kid.empty())
         return cfg.svd_kms_kid;
     const int64_t now = now_sec();
-    if ((!kid_cached.empty() && now - kid_fetched_at < 60) || now < kid_retry_at)
+    if ((!kid_cached.empty() && now - kid_fetched_at < 60) || steady_ms() < kid_retry_at)
         return kid_cached;
     kms::Client *k = kms();
     if (!k)
@@ -90,7 +90,7 @@ std::string AppContext::kid()
     if (!keys) {
         // Keep serving the last known kid while the KMS is away, and do not
         // make every begin wait on it again.
-        kid_retry_at = now_sec() + kKmsFailureHoldSec;  // from the failure, not the start of a slow call
+        kid_retry_at = steady_ms() + kKmsFailureHoldMs;  // from the failure, not the start of a slow call
         return kid_cached;
     }
     for (const auto &key : *keys) {
@@ -101,7 +101,7 @@ std::string AppContext::kid()
     }
     kid_fetched_at = now;
     if (kid_cached.empty())
-        kid_retry_at = now + kKmsFailureHoldSec;  // no svd key yet: ask again soon, not per request
+        kid_retry_at = steady_ms() + kKmsFailureHoldMs;  // no svd key yet: ask again soon, not per request
     return kid_cached;
 }
 
@@ -110,14 +110,14 @@ std::string AppContext::issuer_key()
     if (!cfg.issuer_key_id.empty())
         return cfg.issuer_key_id;
     const int64_t now = now_sec();
-    if ((!issuer_key_cached.empty() && now - issuer_key_fetched_at < 60) || now < issuer_key_retry_at)
+    if ((!issuer_key_cached.empty() && now - issuer_key_fetched_at < 60) || steady_ms() < issuer_key_retry_at)
         return issuer_key_cached;
     kms::Client *k = kms();
     if (!k)
         return issuer_key_cached;
     auto keys = k->keys();
     if (!keys) {
-        issuer_key_retry_at = now_sec() + kKmsFailureHoldSec;
+        issuer_key_retry_at = steady_ms() + kKmsFailureHoldMs;
         return issuer_key_cached;
     }
     // The KMS lists keys oldest first, so the last issuer key is the newest.

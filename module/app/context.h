@@ -36,8 +36,8 @@ struct AppContext {
     // Default-initialised so main.cpp's aggregate init needs no new fields.
     std::string issuer_key_cached = {};
     int64_t issuer_key_fetched_at = 0;
-    // After a failed KMS lookup, no new one before this second (the last
-    // known value, if any, is served meanwhile).
+    // After a failed KMS lookup, no new one before this steady_ms() time
+    // (the last known value, if any, is served meanwhile).
     int64_t kid_retry_at = 0;
     int64_t issuer_key_retry_at = 0;
 
@@ -75,7 +75,7 @@ int64_t steady_ms() noexcept;  // for reuse intervals; not wall time
 
 // How long a failed KMS lookup (kid, issuer key) is remembered, and how long
 // one worker reuses /ready's dependency checks.
-inline constexpr int64_t kKmsFailureHoldSec = 5;
+inline constexpr int64_t kKmsFailureHoldMs = 5000;
 inline constexpr int64_t kReadyReuseMs = 1000;
 
 }  // namespace pp::app

@@ -28,7 +28,7 @@ http::Response preflight(const config::Config &cfg, const http::Request &req, co
 using BodyReader = std::function<http::BodyStatus(http::Request &req, size_t limit)>;
 
 // One request after its head was read: route → preflight → per-IP limit →
-// authenticate → body → handler. *route_index names the route for metrics.
+// authenticate → body → handler. route_index names the route for metrics.
 http::Response dispatch(AppContext &ctx, http::Request &req, const BodyReader &read_body, size_t &route_index);
 
 void handle_request(AppContext &ctx, FCGX_Request &fcgx);
