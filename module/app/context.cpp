@@ -18,6 +18,13 @@ int64_t now_ms() noexcept
     return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t steady_ms() noexcept
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 store::Db *AppContext::db()
 {
     if (db_handle)
@@ -74,14 +81,18 @@ std::string AppContext::kid()
     if (!cfg.svd_kms_kid.empty())
         return cfg.svd_kms_kid;
     const int64_t now = now_sec();
-    if (!kid_cached.empty() && now - kid_fetched_at < 60)
+    if ((!kid_cached.empty() && now - kid_fetched_at < 60) || steady_ms() < kid_retry_at)
         return kid_cached;
     kms::Client *k = kms();
     if (!k)
         return kid_cached;
     auto keys = k->keys();
-    if (!keys)
-        return kid_cached;  // keep serving the last known kid while the KMS is away
+    if (!keys) {
+        // Keep serving the last known kid while the KMS is away, and do not
+        // make every begin wait on it again.
+        kid_retry_at = steady_ms() + kKmsFailureHoldMs;  // from the failure, not the start of a slow call
+        return kid_cached;
+    }
     for (const auto &key : *keys) {
         if (key.label != "svd")
             continue;
@@ -89,6 +100,8 @@ std::string AppContext::kid()
         kid_cached = "svd-" + crypto::hex_encode(h).substr(0, 16);
     }
     kid_fetched_at = now;
+    if (kid_cached.empty())
+        kid_retry_at = steady_ms() + kKmsFailureHoldMs;  // no svd key yet: ask again soon, not per request
     return kid_cached;
 }
 
@@ -97,14 +110,16 @@ std::string AppContext::issuer_key()
     if (!cfg.issuer_key_id.empty())
         return cfg.issuer_key_id;
     const int64_t now = now_sec();
-    if (!issuer_key_cached.empty() && now - issuer_key_fetched_at < 60)
+    if ((!issuer_key_cached.empty() && now - issuer_key_fetched_at < 60) || steady_ms() < issuer_key_retry_at)
         return issuer_key_cached;
     kms::Client *k = kms();
     if (!k)
         return issuer_key_cached;
     auto keys = k->keys();
-    if (!keys)
+    if (!keys) {
+        issuer_key_retry_at = steady_ms() + kKmsFailureHoldMs;
         return issuer_key_cached;
+    }
     // The KMS lists keys oldest first, so the last issuer key is the newest.
     for (const auto &key : *keys)
         if (key.label == "issuer")

@@ -36,6 +36,17 @@ struct AppContext {
     // Default-initialised so main.cpp's aggregate init needs no new fields.
     std::string issuer_key_cached = {};
     int64_t issuer_key_fetched_at = 0;
+    // After a failed KMS lookup, no new one before this steady_ms() time
+    // (the last known value, if any, is served meanwhile).
+    int64_t kid_retry_at = 0;
+    int64_t issuer_key_retry_at = 0;
+
+    // /ready's last dependency checks, reused for about a second.
+    struct ReadyChecks {
+        bool db = false, cache = false, kms = false;
+        int64_t at_ms = 0;  // steady clock; 0 = never checked
+    };
+    ReadyChecks ready_cached = {};
 
     // nullptr when the service cannot be reached right now (callers answer 503).
     store::Db *db();
@@ -60,5 +71,11 @@ struct AppContext {
 
 int64_t now_sec() noexcept;
 int64_t now_ms() noexcept;
+int64_t steady_ms() noexcept;  // for reuse intervals; not wall time
+
+// How long a failed KMS lookup (kid, issuer key) is remembered, and how long
+// one worker reuses /ready's dependency checks.
+inline constexpr int64_t kKmsFailureHoldMs = 5000;
+inline constexpr int64_t kReadyReuseMs = 1000;
 
 }  // namespace pp::app

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "app/health.h"
 
-#include "app/auth.h"
 #include "common/json.h"
 #include "store/stats.h"
 
@@ -19,14 +18,28 @@ Response health(AppContext &, const Request &, const PathParams &)
     return http::json(200, json_pack("{s:s}", "status", "ok"));
 }
 
+// /ready is public: each worker probes its dependencies (short timeouts,
+// no retries) at most about once a second, whatever the request rate.
+const AppContext::ReadyChecks &ready_checks(AppContext &ctx)
+{
+    AppContext::ReadyChecks &c = ctx.ready_cached;
+    const int64_t now = steady_ms();
+    if (c.at_ms != 0 && now - c.at_ms < kReadyReuseMs)
+        return c;
+    store::Db *db = ctx.db();
+    c.db = db && db->ping();
+    store::Cache *cache = ctx.cache();
+    c.cache = cache && cache->ping();
+    kms::Client *kms = ctx.kms();
+    c.kms = kms && kms->health(kms::kProbe).ok();
+    c.at_ms = steady_ms();
+    return c;
+}
+
 Response ready(AppContext &ctx, const Request &, const PathParams &)
 {
-    store::Db *db = ctx.db();
-    const bool db_ok = db && db->ping();
-    store::Cache *cache = ctx.cache();
-    const bool cache_ok = cache && cache->ping();
-    kms::Client *kms = ctx.kms();
-    const bool kms_ok = kms && kms->health().ok();
+    const AppContext::ReadyChecks &c = ready_checks(ctx);
+    const bool db_ok = c.db, cache_ok = c.cache, kms_ok = c.kms;
     const bool all = db_ok && cache_ok && kms_ok;
     json_t *checks = json_pack("{s:s,s:s,s:s}", "db", db_ok ? "ok" : "fail", "cache", cache_ok ? "ok" : "fail",
                                "kms", kms_ok ? "ok" : "fail");
@@ -69,24 +82,19 @@ Response render(AppContext &ctx, bool internal)
     return r;
 }
 
-Response metrics(AppContext &ctx, const Request &req, const PathParams &)
-{
-    if (ctx.cfg.metrics_require_api_key && !api_key_valid(ctx.cfg, req))
-        return http::error(401, http::code::unauthorized, "A valid API key is required.");
-    return render(ctx, false);
-}
+Response metrics(AppContext &ctx, const Request &, const PathParams &) { return render(ctx, false); }
 
 Response internal_metrics(AppContext &ctx, const Request &, const PathParams &) { return render(ctx, true); }
 
 }  // namespace
 
-void add_health_routes(AppRouter &router)
+void add_health_routes(AppRouter &router, const config::Config &cfg)
 {
     using http::Auth;
     router.add("GET", "/__ping", ping, Auth::none, 0, false);
     router.add("GET", "/health", health, Auth::none, 0, false);
     router.add("GET", "/ready", ready, Auth::none, 0, false);
-    router.add("GET", "/metrics", metrics, Auth::none, 0, false);
+    router.add("GET", "/metrics", metrics, cfg.metrics_require_api_key ? Auth::api_key : Auth::none, 0, false);
     router.add("GET", "/internal/metrics", internal_metrics, Auth::api_key, 0, false);
 }
 

@@ -6,6 +6,7 @@
 
 namespace pp::app {
 
-void add_health_routes(AppRouter &router);
+// /metrics needs the API key when METRICS_REQUIRE_API_KEY is set.
+void add_health_routes(AppRouter &router, const config::Config &cfg);
 
 }  // namespace pp::app

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
         return fail("cannot map the shared metrics page");
 
     static pp::app::AppRouter router;
-    pp::app::add_all_routes(router);
+    pp::app::add_all_routes(router, *cfg);
 
     pp::server::PreforkOptions opt;
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());

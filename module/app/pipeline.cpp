@@ -18,13 +18,6 @@ namespace {
 
 constexpr size_t kUnmatchedRoute = server::kMaxRoutes - 1;  // metrics slot for 404/405
 
-bool origin_allowed(const config::Config &cfg, std::string_view origin)
-{
-    return !origin.empty() &&
-           std::find(cfg.cors_allowed_origins.begin(), cfg.cors_allowed_origins.end(), origin) !=
-               cfg.cors_allowed_origins.end();
-}
-
 void add_cors(const config::Config &cfg, const http::Request &req, http::Response &resp)
 {
     const std::string_view origin = req.header("origin");
@@ -33,6 +26,15 @@ void add_cors(const config::Config &cfg, const http::Request &req, http::Respons
     resp.add_header("Access-Control-Allow-Origin", std::string(origin));
     resp.add_header("Vary", "Origin");
     resp.add_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+}
+
+}  // namespace
+
+bool origin_allowed(const config::Config &cfg, std::string_view origin)
+{
+    return !origin.empty() &&
+           std::find(cfg.cors_allowed_origins.begin(), cfg.cors_allowed_origins.end(), origin) !=
+               cfg.cors_allowed_origins.end();
 }
 
 http::Response preflight(const config::Config &cfg, const http::Request &req, const std::string &allow)
@@ -47,7 +49,35 @@ http::Response preflight(const config::Config &cfg, const http::Request &req, co
     return r;
 }
 
-http::Response dispatch(AppContext &ctx, http::Request &req, FCGX_Request &fcgx, size_t &route_index)
+std::optional<http::Response> authenticate(AppContext &ctx, http::Request &req, http::Auth auth)
+{
+    using http::Auth;
+    req.subject.clear();  // only ever what this request's token proves
+    switch (auth) {
+    case Auth::none:
+        return std::nullopt;
+    case Auth::api_key:
+    case Auth::jwt:
+    case Auth::api_key_and_jwt:
+        break;
+    default:
+        // A route of another program's table: refuse rather than guess.
+        return http::error(500, http::code::internal, "Internal error.");
+    }
+    if ((auth == Auth::api_key || auth == Auth::api_key_and_jwt) && !api_key_valid(ctx.cfg, req))
+        return http::error(401, http::code::unauthorized, "A valid API key is required.");
+    if (auth == Auth::jwt || auth == Auth::api_key_and_jwt) {
+        AuthOutcome who = check_jwt(ctx, req);
+        if (who.error)
+            return std::move(*who.error);
+        if (!who.subject || who.subject->user_id.empty())
+            return http::error(401, http::code::token_invalid, "The token is invalid.");
+        req.subject = std::move(who.subject->user_id);
+    }
+    return std::nullopt;
+}
+
+http::Response dispatch(AppContext &ctx, http::Request &req, const BodyReader &read_body, size_t &route_index)
 {
     const auto match = ctx.router.match(req.method, req.path);
     if (req.method == "OPTIONS" && match.path_known)
@@ -71,17 +101,12 @@ http::Response dispatch(AppContext &ctx, http::Request &req, FCGX_Request &fcgx,
         }
     }
 
-    if (route.auth == http::Auth::api_key || route.auth == http::Auth::api_key_and_jwt) {
-        if (!api_key_valid(ctx.cfg, req))
-            return http::error(401, http::code::unauthorized, "A valid API key is required.");
-    }
-
-    if (std::optional<http::Response> bad = http::body_error(http::read_body(fcgx, req, route.body_limit)))
+    if (std::optional<http::Response> denied = authenticate(ctx, req, route.auth))
+        return std::move(*denied);
+    if (std::optional<http::Response> bad = http::body_error(read_body(req, route.body_limit)))
         return std::move(*bad);
     return route.handler(ctx, req, match.params);
 }
-
-}  // namespace
 
 void handle_request(AppContext &ctx, FCGX_Request &fcgx)
 {
@@ -90,7 +115,8 @@ void handle_request(AppContext &ctx, FCGX_Request &fcgx)
     size_t route_index = kUnmatchedRoute;
     http::Response resp;
     try {
-        resp = dispatch(ctx, req, fcgx, route_index);
+        resp = dispatch(
+            ctx, req, [&](http::Request &r, size_t limit) { return http::read_body(fcgx, r, limit); }, route_index);
     } catch (const std::exception &) {
         // Never the exception text: it could carry request data.
         resp = http::error(500, http::code::internal, "Internal error.");

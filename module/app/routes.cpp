@@ -10,9 +10,9 @@
 
 namespace pp::app {
 
-void add_all_routes(AppRouter &router)
+void add_all_routes(AppRouter &router, const config::Config &cfg)
 {
-    add_health_routes(router);   // module/app/health.cpp
+    add_health_routes(router, cfg);  // module/app/health.cpp
     svd::add_routes(router);     // module/svd/routes.cpp
     registry::add_routes(router);  // module/registry/routes.cpp
     pos::add_routes(router);       // module/pos/routes.cpp

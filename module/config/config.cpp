@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "config/config.h"
 
+#include <unistd.h>
+
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 
 #include <sodium.h>
@@ -238,14 +241,22 @@ Result<Config> load(const Getenv &getenv, std::string *error_line)
         auto need = [&](bool ok, const char *what) {
             if (!ok) missing += missing.empty() ? what : std::string(", ") + what;
         };
-        need(!c.api_key.empty(), "API_KEY");
-        need(c.jwt_secret.size() >= 32, "JWT_SECRET (at least 32 bytes)");
+        need(c.api_key.size() >= kMinApiKeyBytes, "API_KEY (at least 32 bytes)");
+        need(c.jwt_secret.size() >= kMinJwtSecretBytes, "JWT_SECRET (at least 32 bytes)");
         need(!c.db_user.empty(), "DB_USER");
         need(!c.db_password.empty(), "DB_PASSWORD");
         need(!c.kms_url.empty(), "KMS_URL");
         need(!c.kms_api_key.empty(), "KMS_API_KEY");
         if (!missing.empty())
             return fail("production refuses to start without: " + missing);
+        // A rotation's previous secret is as strong as the current one, and
+        // the KMS credential never crosses a network in clear text.
+        if (!c.api_key_previous.empty() && c.api_key_previous.size() < kMinApiKeyBytes)
+            return fail("API_KEY_PREVIOUS must be at least 32 bytes in production");
+        if (!c.jwt_secret_previous.empty() && c.jwt_secret_previous.size() < kMinJwtSecretBytes)
+            return fail("JWT_SECRET_PREVIOUS must be at least 32 bytes in production");
+        if (!url_is_private_or_tls(c.kms_url))
+            return fail("KMS_URL must be https, or http to a loopback host, in production");
     }
     if (!c.content_master_key.empty() && c.content_master_key.size() != 64)
         return fail("CONTENT_MASTER_KEY must be 64 hex characters");
@@ -253,6 +264,78 @@ Result<Config> load(const Getenv &getenv, std::string *error_line)
         return fail("JWT_SECRET must be at least 32 bytes");
     }
     return c;
+}
+
+std::vector<const char *> secret_names()
+{
+    std::vector<const char *> out;
+    for (const Entry &e : table())
+        if (e.kind == Kind::secret)
+            out.push_back(e.name);
+    return out;
+}
+
+void scrub_env(const char *name) noexcept
+{
+    const size_t n = std::strlen(name);
+    // Every entry of that name (a block may hold one twice), wiped where it
+    // lies: /proc/PID/environ reads the original block, not `environ`.
+    for (char **env = ::environ; env && *env; ++env) {
+        char *kv = *env;
+        if (std::strncmp(kv, name, n) == 0 && kv[n] == '=')
+            sodium_memzero(kv + n + 1, std::strlen(kv + n + 1));
+    }
+    ::unsetenv(name);
+}
+
+Result<Config> load_from_environment(std::string *error_line)
+{
+    auto cfg = load([](const char *n) { return std::getenv(n); }, error_line);
+    for (const char *name : secret_names())
+        scrub_env(name);
+    return cfg;
+}
+
+bool url_is_private_or_tls(std::string_view url) noexcept
+{
+    constexpr std::string_view https = "https://", http = "http://";
+    if (url.substr(0, https.size()) == https)
+        return url.size() > https.size();
+    if (url.substr(0, http.size()) != http)
+        return false;
+    std::string_view rest = url.substr(http.size());
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (rest.find('@') != std::string_view::npos)
+        return false;  // userinfo: not a form we produce; refuse rather than parse it
+    std::string_view host;
+    if (!rest.empty() && rest.front() == '[') {
+        const size_t close = rest.find(']');
+        if (close == std::string_view::npos)
+            return false;
+        host = rest.substr(1, close - 1);
+        return host == "::1";
+    }
+    host = rest.substr(0, rest.find(':'));
+    if (host == "localhost")
+        return true;
+    // 127.0.0.0/8 as a dotted quad of decimal octets.
+    if (host.substr(0, 4) != "127.")
+        return false;
+    int parts = 0;
+    size_t i = 0;
+    while (i <= host.size()) {
+        size_t dot = host.find('.', i);
+        if (dot == std::string_view::npos)
+            dot = host.size();
+        const std::string_view part = host.substr(i, dot - i);
+        int v = -1;
+        auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+        if (part.empty() || part.size() > 3 || ec != std::errc() || ptr != part.data() + part.size() || v > 255)
+            return false;
+        ++parts;
+        i = dot + 1;
+    }
+    return parts == 4;
 }
 
 }  // namespace pp::config

@@ -109,6 +109,24 @@ using Getenv = std::function<const char *(const char *)>;
 // without any value, which variable is missing or malformed.
 Result<Config> load(const Getenv &getenv, std::string *error_line);
 
+// load() from this process's environment, then scrub_env() every secret
+// the table reads (also when loading fails), so none lingers in environ.
+Result<Config> load_from_environment(std::string *error_line);
+
+// Overwrites NAME's value in place in the environment block (the bytes
+// /proc/PID/environ shows, which unsetenv alone leaves) and unsets it.
+void scrub_env(const char *name) noexcept;
+
+// The variables the table reads as secrets (API_KEY, JWT_SECRET, …).
+std::vector<const char *> secret_names();
+
+// Minimum lengths refused below in production.
+inline constexpr size_t kMinApiKeyBytes = 32;
+inline constexpr size_t kMinJwtSecretBytes = 32;
+
+// True for an https URL, or an http one whose host is loopback.
+bool url_is_private_or_tls(std::string_view url) noexcept;
+
 std::string_view env_name(Env e) noexcept;
 
 }  // namespace pp::config

@@ -25,6 +25,9 @@ struct Request {
     std::string request_id;    // nginx $request_id, or generated
     std::vector<std::pair<std::string, std::string>> headers;  // lower-case names, '-' separated
     std::string body;
+    // The verified JWT's subject on jwt routes, set by the pipeline before
+    // the handler runs; empty elsewhere. Handlers use it, never re-verify.
+    std::string subject;
 
     // Header value by lower-case name, empty when absent.
     std::string_view header(std::string_view lower_name) const noexcept;

@@ -62,6 +62,11 @@ public:
         routes_.push_back(std::move(r));
     }
 
+    // Of the routes matching `path` with this method, the most specific one:
+    // at the first segment where two differ, a literal beats a capture
+    // (DESIGN.md §3: /v1/patches/verify/{uid} over /v1/patches/{uid}/…).
+    // Segments are matched as sent (still percent-encoded): decoding is the
+    // handler's, exactly once, so an encoded '/' never splits a segment.
     Match match(std::string_view method, std::string_view path) const
     {
         Match m;
@@ -71,10 +76,12 @@ public:
             if (!matches(r, parts, params))
                 continue;
             m.path_known = true;
-            if (!m.allow.empty())
-                m.allow += ", ";
-            m.allow += r.method;
-            if (r.method == method && !m.route) {
+            if (!lists(m.allow, r.method)) {
+                if (!m.allow.empty())
+                    m.allow += ", ";
+                m.allow += r.method;
+            }
+            if (r.method == method && (!m.route || more_specific(r, *m.route))) {
                 m.route = &r;
                 m.params = std::move(params);
             }
@@ -109,13 +116,42 @@ private:
         return out;
     }
 
+    static bool is_capture(const std::string &seg) noexcept
+    {
+        return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+    }
+
+    static bool more_specific(const Route &a, const Route &b) noexcept
+    {
+        for (size_t i = 0; i < a.segments.size() && i < b.segments.size(); ++i) {
+            const bool la = !is_capture(a.segments[i]), lb = !is_capture(b.segments[i]);
+            if (la != lb)
+                return la;
+        }
+        return false;  // equally specific: the first registered stays
+    }
+
+    static bool lists(std::string_view allow, std::string_view method) noexcept
+    {
+        size_t i = 0;
+        while (i < allow.size()) {
+            size_t comma = allow.find(", ", i);
+            if (comma == std::string_view::npos)
+                comma = allow.size();
+            if (allow.substr(i, comma - i) == method)
+                return true;
+            i = comma + 2;
+        }
+        return false;
+    }
+
     static bool matches(const Route &r, const std::vector<std::string_view> &parts, PathParams &params)
     {
         if (parts.size() != r.segments.size())
             return false;
         for (size_t i = 0; i < parts.size(); ++i) {
             const std::string &seg = r.segments[i];
-            if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+            if (is_capture(seg)) {
                 if (parts[i].empty())
                     return false;
                 params.add(std::string_view(seg).substr(1, seg.size() - 2), parts[i]);

@@ -56,10 +56,14 @@ struct Client::Impl {
 
     // One call with retries. Everything a secret may pass through (the
     // response body) is wiped by the caller or on the next call.
-    Result<Reply> call(std::string_view path, const std::string *request_body)
+    Result<Reply> call(std::string_view path, const std::string *request_body, CallLimits limits = {})
     {
         const std::string url = opt.base_url + std::string(path);
-        const int attempts = 1 + std::max(0, opt.retries);
+        const int retries = limits.retries >= 0 ? limits.retries : opt.retries;
+        const int attempts = 1 + std::max(0, retries);
+        const long timeout_ms = limits.timeout_ms > 0 ? limits.timeout_ms : opt.timeout_ms;
+        curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, kMaxConnectTimeoutMs));
         CURLcode rc = CURLE_OK;
         long status = 0;
         for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -149,8 +153,6 @@ Result<Client> Client::create(ClientOptions opt)
 
     CURL *c = impl->curl.get();
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM games in our workers
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, opt.timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(opt.timeout_ms, kMaxConnectTimeoutMs));
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 10L);
@@ -254,9 +256,9 @@ Result<DeriveResult> Client::derive_secret(std::string_view m_hex, std::string_v
     return out;
 }
 
-Result<std::vector<KeyInfo>> Client::keys()
+Result<std::vector<KeyInfo>> Client::keys(CallLimits limits)
 {
-    auto reply = impl_->call("/keys", nullptr);
+    auto reply = impl_->call("/keys", nullptr, limits);
     if (!reply)
         return reply.error();
     const json_t *keys = json_object_get(reply->json.get(), "keys");
@@ -277,9 +279,9 @@ Result<std::vector<KeyInfo>> Client::keys()
     return out;
 }
 
-Result<void> Client::health()
+Result<void> Client::health(CallLimits limits)
 {
-    auto reply = impl_->call("/health", nullptr);
+    auto reply = impl_->call("/health", nullptr, limits);
     if (!reply)
         return reply.error();
     const char *status = json_string_value(json_object_get(reply->json.get(), "status"));

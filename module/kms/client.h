@@ -48,6 +48,14 @@ struct ClientOptions {
     int retries = 2;
 };
 
+// Limits for one call that override the client's own: 0 / -1 keep them.
+struct CallLimits {
+    long timeout_ms = 0;
+    int retries = -1;
+};
+// For dependency probes (/ready): answer fast, never retry.
+inline constexpr CallLimits kProbe{300, 0};
+
 class Client {
 public:
     static Result<Client> create(ClientOptions opt);
@@ -57,8 +65,8 @@ public:
 
     Result<std::vector<SignResult>> sign(std::span<const SignRequest> requests);
     Result<DeriveResult> derive_secret(std::string_view m_hex, std::string_view pmc_hex);
-    Result<std::vector<KeyInfo>> keys();
-    Result<void> health();
+    Result<std::vector<KeyInfo>> keys(CallLimits limits = {});
+    Result<void> health(CallLimits limits = {});
 
 private:
     struct Impl;

@@ -338,16 +338,6 @@ int usage()
     return 2;
 }
 
-// Secrets read from the environment are wiped in place once copied, so
-// they do not linger in this process's environ (and in /proc/PID/environ).
-void scrub_env(const char *name)
-{
-    if (char *v = std::getenv(name)) {
-        sodium_memzero(v, std::strlen(v));
-        ::unsetenv(name);
-    }
-}
-
 int fail(const char *what, const std::string &detail = {})
 {
     JsonPtr f(json_pack("{s:s}", "detail", detail.c_str()));
@@ -429,7 +419,7 @@ int main(int argc, char **argv)
         sodium_memzero(d.data(), d.size());
     }
     for (const char *name : {"KMS_API_KEY", "KMS_MASTER_KEY", "KMS_PASSPHRASE"})
-        scrub_env(name);
+        config::scrub_env(name);  // wiped in place: /proc/PID/environ keeps the original block
     const Router router = make_router();
 
     auto fd = server::open_listener(listen, 0660, &detail);

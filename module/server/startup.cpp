@@ -12,7 +12,8 @@ namespace pp::server {
 
 Result<config::Config> start_service(std::string *error_line)
 {
-    auto cfg = config::load([](const char *n) { return std::getenv(n); }, error_line);
+    // Secrets leave the environment here, before any fork or thread.
+    auto cfg = config::load_from_environment(error_line);
     if (!cfg)
         return cfg.error();
     if (cfg->env == config::Env::production) {

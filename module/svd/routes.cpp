@@ -6,7 +6,6 @@
 #include <cctype>
 #include <string>
 
-#include "app/auth.h"
 #include "app/ratelimit.h"
 #include "common/json.h"
 #include "common/text.h"
@@ -109,9 +108,7 @@ Response register_post(AppContext &ctx, const Request &req, const PathParams &)
 
 Response register_put(AppContext &ctx, const Request &req, const PathParams &)
 {
-    auto auth = app::check_jwt(ctx, req);
-    if (auth.error)
-        return *auth.error;
+    // Auth::jwt: the pipeline verified the token; req.subject is its user.
     auto body = http::parse_json_body(req);
     if (body.error)
         return *body.error;
@@ -124,7 +121,7 @@ Response register_put(AppContext &ctx, const Request &req, const PathParams &)
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
-    auto upd = store::replace_pmc(*db, auth.subject->user_id, ascii_lower(*pmc));
+    auto upd = store::replace_pmc(*db, req.subject, ascii_lower(*pmc));
     if (!upd)
         return unavailable("Database");
     if (!*upd)
@@ -151,8 +148,8 @@ Response begin(AppContext &ctx, const Request &req, const PathParams &)
     store::Cache *cache = ctx.cache();
     if (!cache)
         return unavailable("Cache");
-    auto rl = app::rate_check(*cache, "svd-begin", user_id, ctx.cfg.svd_begin_max, ctx.cfg.svd_begin_window_ms,
-                              app::now_ms());
+    auto rl = app::rate_check(*cache, "svd-begin", app::user_at_address(user_id, req.remote_addr),
+                              ctx.cfg.svd_begin_max, ctx.cfg.svd_begin_window_ms, app::now_ms());
     if (!rl)
         return unavailable("Cache");
     if (!rl->allowed)
@@ -219,8 +216,8 @@ Response complete(AppContext &ctx, const Request &req, const PathParams &)
     store::Cache *cache = ctx.cache();
     if (!cache)
         return unavailable("Cache");
-    auto rl = app::rate_check(*cache, "svd-complete", user_id, ctx.cfg.svd_complete_max,
-                              ctx.cfg.svd_complete_window_ms, app::now_ms());
+    auto rl = app::rate_check(*cache, "svd-complete", app::user_at_address(user_id, req.remote_addr),
+                              ctx.cfg.svd_complete_max, ctx.cfg.svd_complete_window_ms, app::now_ms());
     if (!rl)
         return unavailable("Cache");
     if (!rl->allowed)
@@ -350,7 +347,7 @@ void add_routes(app::AppRouter &router)
 {
     using http::Auth;
     router.add("POST", "/api/svd/register", register_post, Auth::none, kSvdBodyLimit, true);
-    router.add("PUT", "/api/svd/register", register_put, Auth::none, kSvdBodyLimit, true);
+    router.add("PUT", "/api/svd/register", register_put, Auth::jwt, kSvdBodyLimit, true);
     router.add("POST", "/api/svd/begin", begin, Auth::none, kSvdBodyLimit, true);
     router.add("POST", "/api/svd/complete", complete, Auth::none, kSvdBodyLimit, true);
     router.add("GET", "/api/svd/kid", kid, Auth::none, 0, true);

@@ -2,8 +2,10 @@
 """SVD passwordless login through nginx against the real service:
 patchproof-fcgi pools, MariaDB, memcached and patchproof-kms, all started here."""
 import hashlib
+import http.client
 import json
 import os
+import signal
 import secrets
 import subprocess
 import tempfile
@@ -15,12 +17,14 @@ import ppclient as pc
 
 
 def pinned_servers(ports_and_sockets):
-    """nginx server blocks that each reach exactly one pool."""
+    """nginx server blocks that each reach exactly one pool (body cap above
+    the app's own, so the app's order of checks is what a test sees)."""
     blocks = []
     for port, sock in ports_and_sockets:
         blocks.append(f'''
     server {{
         listen 127.0.0.1:{port};
+        client_max_body_size 4m;
         include {stackmod.NGINX_DIR}/json-errors.conf;
         location / {{
             fastcgi_pass unix:{sock};
@@ -39,6 +43,45 @@ def stale_m(age_sec):
     return (ts.to_bytes(8, 'big') + os.urandom(16)).hex()
 
 
+def call_from(source, base_url, method, path, body=None, headers=None):
+    """One request sent from another loopback source address: nginx passes
+    it to the app as REMOTE_ADDR. Returns (status, headers, data) like
+    ppclient."""
+    host, port = base_url.split('//', 1)[1].split(':')
+    conn = http.client.HTTPConnection(host, int(port), timeout=15, source_address=(source, 0))
+    hdrs = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body, separators=(',', ':')).encode()
+        hdrs['Content-Type'] = 'application/json'
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        out = {k.lower(): v for k, v in resp.getheaders()}
+        text = resp.read().decode()
+    finally:
+        conn.close()
+    try:
+        return resp.status, out, json.loads(text)
+    except ValueError:
+        return resp.status, out, text
+
+
+def environ_of(pid):
+    with open(f'/proc/{pid}/environ', 'rb') as f:
+        return f.read()
+
+
+def children_of(pid):
+    with open(f'/proc/{pid}/task/{pid}/children') as f:
+        return [int(p) for p in f.read().split()]
+
+
+def log_count(text, route):
+    """Request lines a process logged for one route pattern."""
+    return sum(1 for line in text.splitlines() if '"msg":"request"' in line and f'"route":"{route}"' in line)
+
+
 class SvdFlow(unittest.TestCase):
     """Behaviour of every SVD route with two pools behind one upstream."""
 
@@ -49,9 +92,11 @@ class SvdFlow(unittest.TestCase):
         # through its own port) has a tiny per-IP limit.
         cls.pool_ports = [stackmod.free_port() for _ in range(3)]
         cls.previous_key = secrets.token_hex(32)
+        cls.previous_jwt_secret = secrets.token_hex(32)
         svc = ServiceStack(cls.tmp.name, pools=2, workers=2,
                            env={'SVD_BEGIN_MAX': '20', 'SVD_COMPLETE_MAX': '30',
                                 'API_KEY_PREVIOUS': cls.previous_key,
+                                'JWT_SECRET_PREVIOUS': cls.previous_jwt_secret,
                                 'CORS_ALLOWED_ORIGINS': 'https://shop.example, https://app.example'})
         svc.extra_servers = pinned_servers(
             [(cls.pool_ports[i], svc.pool_socket(i)) for i in range(3)])
@@ -298,6 +343,91 @@ class SvdFlow(unittest.TestCase):
         self.assertError((st, hdrs, body), 429, 'RATE_LIMITED')
         self.assertGreaterEqual(int(hdrs['retry-after']), 1)
 
+    def test_svd_limits_per_user_and_address(self):
+        """A stranger at another address spends only their own budget for a
+        user: the user still logs in, and junk from the user's own address
+        is still limited there."""
+        def junk(user):
+            return {'userId': user, 'M': stale_m(0), 'signatureHex': '3006020101020101'}
+        for _ in range(3):  # repeated if it straddles a 60 s window edge
+            window = int(time.time()) // 60
+            victim, priv = self.registered()
+            away_begin = [call_from('127.0.0.2', self.c.base_url, 'POST', '/api/svd/begin',
+                                    {'userId': victim})[0] for _ in range(21)]
+            away = [call_from('127.0.0.2', self.c.base_url, 'POST', '/api/svd/complete', junk(victim))
+                    for _ in range(31)]
+            st, _, begin = self.c.svd_begin(victim)
+            login = (st, begin)
+            if st == 200:
+                login = self.c.svd_complete(victim, begin['M'], pc.svd_sign(priv, begin['M']))[::2]
+            home = [self.c.call('POST', '/api/svd/complete', junk(victim))[0] for _ in range(30)]
+            if int(time.time()) // 60 == window:
+                break
+        self.assertEqual(away_begin, [200] * 20 + [429])
+        self.assertEqual([r[0] for r in away], [400] * 30 + [429])
+        self.assertError(away[30], 429, 'RATE_LIMITED')
+        self.assertEqual(login[0], 200, login)
+        self.assertIn('token', login[1])
+        # The login's own complete counts at home: 29 more, then the limit.
+        self.assertEqual(home, [400] * 29 + [429])
+
+    def test_auth_before_body(self):
+        """Every route's auth is checked before its body is read: no
+        credentials and an oversized body is 401, not 413."""
+        pool = self.pool[0]  # nginx lets 4 MiB through here; the app caps SVD at 8 KiB, others at 1 MiB
+        big_svd = '{"pmcHex":"' + 'a' * 9000 + '"}'
+        self.assertError(pool.call('PUT', '/api/svd/register', raw=big_svd, key=False), 401, 'UNAUTHORIZED')
+        self.assertError(pool.call('PUT', '/api/svd/register', raw=big_svd, key=False,
+                                   headers={'Authorization': 'Bearer x.y.z'}), 401, 'TOKEN_INVALID')
+        user, priv = self.registered()
+        token = self.c.svd_login(user, priv)
+        self.assertError(pool.call('PUT', '/api/svd/register', raw=big_svd, key=False,
+                                   headers={'Authorization': 'Bearer ' + token}), 413, 'PAYLOAD_TOO_LARGE')
+        # key + jwt: the key alone is not enough, whatever the body.
+        transfer = '/v1/patches/' + '00' * 32 + '/transfer-ownership'
+        big = '{"newOwnerAddress":"' + 'a' * (1100 * 1024) + '"}'
+        self.assertError(pool.call('POST', transfer, raw=big), 401, 'UNAUTHORIZED')
+        self.assertError(pool.call('POST', transfer, {}), 401, 'UNAUTHORIZED')
+        self.assertError(pool.call('POST', transfer, raw=big, key=False,
+                                   headers={'Authorization': 'Bearer ' + token}), 401, 'UNAUTHORIZED')
+        self.assertError(pool.call('POST', transfer, raw=big, headers={'Authorization': 'Bearer ' + token}),
+                         413, 'PAYLOAD_TOO_LARGE')
+        # With both, the body is looked at (and the PUT acts on the token's user).
+        self.assertError(pool.call('POST', transfer, {}, headers={'Authorization': 'Bearer ' + token}),
+                         400, 'VALIDATION_ERROR')
+        new_pmc = pc.pubkey_hex(pc.random_privkey())
+        st, _, body = pool.call('PUT', '/api/svd/register', {'pmcHex': new_pmc}, key=False,
+                                headers={'Authorization': 'Bearer ' + token})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.stored_pmc(user), new_pmc)
+
+    def test_secrets_leave_the_environment(self):
+        """Neither patchproof-fcgi (master and workers) nor patchproof-worker
+        keeps a secret in its environment (/proc/PID/environ)."""
+        st = self.svc.st
+        change = self.svc.keys['issuer']  # any key of ours will do: the worker only has to start
+        env = dict(self.svc.app_env(), CHAIN_API_URL='http://127.0.0.1:9',
+                   UTXO_CHANGE_ADDRESS=change['addressTest'], UTXO_CHANGE_KEY_ID=change['keyIdentifier'])
+        st.start_process('jobworker', [binary('patchproof-worker')], env=env,
+                         wait_for=lambda: 'patchproof-worker starting' in st.logs('jobworker'))
+        try:
+            master = st.pid('fcgi0')
+            pids = {'fcgi master': master, 'fcgi worker': children_of(master)[0],
+                    'patchproof-worker': st.pid('jobworker')}
+            secret_values = {name: env[name] for name in
+                             ('API_KEY', 'API_KEY_PREVIOUS', 'JWT_SECRET', 'JWT_SECRET_PREVIOUS',
+                              'DB_PASSWORD', 'KMS_API_KEY', 'CONTENT_MASTER_KEY') if env.get(name)}
+            self.assertEqual(len(secret_values), 7, sorted(secret_values))
+            for what, pid in pids.items():
+                block = environ_of(pid)
+                self.assertIn(b'MEMCACHED_SERVERS=', block)  # the block is readable and not empty
+                for name, value in secret_values.items():
+                    with self.subTest(process=what, secret=name):
+                        # Never the block itself in the message: it would print the secret.
+                        self.assertFalse(value.encode() in block, f'{name} is in the environment of the {what}')
+        finally:
+            st.stop('jobworker')
+
     def test_replay_on_other_pool(self):
         user, priv = self.registered()
         m = self.pool[0].svd_begin(user)[2]['M']
@@ -419,6 +549,106 @@ class Faults(unittest.TestCase):
         st, _, body = self.c.call('GET', '/ready', key=False)
         return st, body.get('checks') if isinstance(body, dict) else body
 
+    def assertReadyBecomes(self, expected):
+        # Each worker reuses its checks for about a second.
+        last = []
+        self.assertTrue(self.eventually(lambda: last.append(self.ready_checks()) or last[-1] == expected, 5),
+                        last[-1:])
+
+    def kms_pids(self):
+        master = self.svc.st.pid('kms')
+        return [master] + children_of(master)
+
+    def kms_log_count(self, route):
+        return log_count(self.svc.st.logs('kms'), route)
+
+    def fresh_fcgi_workers(self):
+        """Replaces both fcgi workers, so nothing is cached in them."""
+        master = self.svc.st.pid('fcgi0')
+        before = children_of(master)
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        self.assertTrue(self.eventually(
+            lambda: len(children_of(master)) == 2 and not set(before) & set(children_of(master))))
+        self.assertTrue(self.eventually(lambda: self.c.call('GET', '/health', key=False)[0] == 200))
+
+    def logins_work_again(self):
+        # Every worker's hold has ended: several begins in a row reach both.
+        return self.eventually(lambda: all(self.c.svd_begin(new_user())[0] == 200 for _ in range(4)), 15)
+
+    def test_ready_probes_the_kms_at_most_once_a_second_per_worker(self):
+        n = 40
+        time.sleep(1.1)  # results reused from earlier tests have expired: the first call probes
+        before = self.kms_log_count('/health')
+        started = time.monotonic()
+        statuses = [self.c.call('GET', '/ready', key=False)[0] for _ in range(n)]
+        elapsed = time.monotonic() - started
+        time.sleep(0.2)  # the KMS writes its line just after its answer
+        probes = self.kms_log_count('/health') - before
+        self.assertEqual(statuses, [200] * n)
+        self.assertGreaterEqual(probes, 1)
+        # Two workers, each at most one probe per second (plus one at the start).
+        self.assertLessEqual(probes, 2 * (int(elapsed) + 2), (probes, elapsed))
+        self.assertLess(probes, n)
+
+    def drain_kms_queue(self, path):
+        """After SIGCONT: every request queued during a hang reaches the KMS
+        in order; once fresh ones are answered, the queue has drained. `path`
+        is one the test does not count (/keys unauthenticated is a quick 401)."""
+        kms = pc.Client(f'http://127.0.0.1:{self.svc.st.port("kms")}')
+        want = 200 if path == '/health' else 401
+        self.assertTrue(self.eventually(lambda: kms.call('GET', path, key=False)[0] == want))
+        for _ in range(4):
+            kms.call('GET', path, key=False)
+        time.sleep(0.3)
+
+    def test_ready_probe_of_a_hung_kms_is_short_and_not_retried(self):
+        # Later tests need every worker's reused result to be fresh again.
+        self.addCleanup(lambda: self.eventually(lambda: all(self.ready_checks()[0] == 200 for _ in range(4))))
+        n = 10
+        pids = self.kms_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(1.1)  # no worker holds a result from before the hang
+            before = self.kms_log_count('/health')
+            started = time.monotonic()
+            answers = [self.ready_checks() for _ in range(n)]
+            elapsed = time.monotonic() - started
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        self.drain_kms_queue('/keys')
+        probes = self.kms_log_count('/health') - before
+        self.assertEqual(answers, [(503, {'db': 'ok', 'cache': 'ok', 'kms': 'fail'})] * n)
+        # Without the fix: 2 per call (KMS_RETRIES=1), 20 in all.
+        self.assertLessEqual(probes, 2 * (int(elapsed) + 2), (probes, elapsed))
+        self.assertLess(probes, n)
+
+    def test_kid_lookup_failure_is_held_while_the_kms_hangs(self):
+        """With the KMS hung (SIGSTOP), begins do not each queue a kid lookup
+        on it: a failed lookup is remembered for a few seconds."""
+        self.fresh_fcgi_workers()  # no kid cached yet
+        # Whatever happens here, later tests need logins to work again (the hold ends).
+        self.addCleanup(self.logins_work_again)
+        before = self.kms_log_count('/keys')
+        pids = self.kms_pids()
+        n = 10
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            statuses = [self.c.svd_begin(new_user())[0] for _ in range(n)]
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        self.assertEqual(statuses, [503] * n)
+        self.drain_kms_queue('/health')
+        lookups = self.kms_log_count('/keys') - before
+        # Without the hold: 2 per begin (KMS_RETRIES=1), 20 in all.
+        self.assertLessEqual(lookups, n // 2, lookups)
+        # Logins work again once the hold ends.
+        self.assertTrue(self.logins_work_again())
+
     def test_memcached_down_and_back(self):
         st = self.svc.st
         st.stop('mc1')
@@ -428,17 +658,17 @@ class Faults(unittest.TestCase):
         m = stale_m(0)
         code, _, body = self.c.svd_complete(user, m, pc.svd_sign(priv, m))
         self.assertEqual(code, 503)  # never a login without the replay check
-        self.assertEqual(self.ready_checks(), (503, {'db': 'ok', 'cache': 'fail', 'kms': 'ok'}))
+        self.assertReadyBecomes((503, {'db': 'ok', 'cache': 'fail', 'kms': 'ok'}))
         st.restart('mc1')
         self.assertTrue(self.eventually(lambda: self.c.svd_begin(new_user())[0] == 200))
-        self.assertEqual(self.ready_checks()[0], 200)
+        self.assertTrue(self.eventually(lambda: self.ready_checks()[0] == 200))
 
     def test_mariadb_down_and_back(self):
         st = self.svc.st
         st.stop('mariadb')
         code, _, body = self.c.svd_register(new_user(), pc.pubkey_hex(pc.random_privkey()))
         self.assertEqual((code, body.get('code')), (503, 'SERVICE_UNAVAILABLE'))
-        self.assertEqual(self.ready_checks(), (503, {'db': 'fail', 'cache': 'ok', 'kms': 'ok'}))
+        self.assertReadyBecomes((503, {'db': 'fail', 'cache': 'ok', 'kms': 'ok'}))
         st.restart('mariadb')
         user, priv = new_user(), pc.random_privkey()
         self.assertTrue(self.eventually(lambda: self.c.svd_register(user, pc.pubkey_hex(priv))[0] in (200, 201)))
@@ -452,7 +682,7 @@ class Faults(unittest.TestCase):
         st.stop('kms')
         code, _, body = self.c.svd_complete(user, m, pc.svd_sign(priv, m))
         self.assertEqual((code, body.get('code')), (503, 'SERVICE_UNAVAILABLE'))
-        self.assertEqual(self.ready_checks()[0], 503)
+        self.assertTrue(self.eventually(lambda: self.ready_checks()[0] == 503))
         st.restart('kms')
         self.assertTrue(self.eventually(lambda: self.ready_checks()[0] == 200))
         self.assertEqual(self.c.svd_login(user, priv).count('.'), 2)
