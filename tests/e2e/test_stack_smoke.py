@@ -21,6 +21,7 @@ ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 BUILD_DIR = os.environ.get('PP_BUILD_DIR', os.path.join(ROOT, 'build'))
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 import stack  # noqa: E402
+import assemble  # noqa: E402
 
 # A stand-in for our future daemons: listens on the port it is given.
 TINY_SERVER = r'''
@@ -174,7 +175,7 @@ class StackSmoke(unittest.TestCase):
                 self.assertIn('listening', st.logs('tiny'))
 
                 # everything listens on loopback only, in our process group
-                for name in ('mariadb', 'mc1', 'mc2', 'nginx', 'nginx_https', 'tiny'):
+                for name in ('mariadb', 'mc1', 'mc2', 'nginx', 'nginx_https', 'nginx_redirect', 'tiny'):
                     addrs = listening_addresses(st.ports[name])
                     self.assertTrue(addrs, name)
                     self.assertEqual(set(addrs), {'0100007F'}, name)
@@ -217,8 +218,17 @@ class StackSmoke(unittest.TestCase):
                 sec_path = os.path.join(var, 'secrets.env')
                 self.assertEqual(os.stat(sec_path).st_mode & 0o777, 0o600)
                 secrets = stack.load_env_file(sec_path)
-                for key in ('API_KEY', 'JWT_SECRET', 'KMS_API_KEY', 'KMS_MASTER_KEY'):
+                for key in ('API_KEY', 'JWT_SECRET', 'KMS_MASTER_KEY', 'KMS_API_TOKEN',
+                            'KMS_WORKER_TOKEN', 'KMS_ADMIN_TOKEN', 'KMS_PROVISION_TOKEN'):
                     self.assertTrue(secrets[key], key)
+                self.assertNotIn('KMS_API_KEY', secrets)  # no shared KMS credential
+                # Every role has its own token; dev.env holds the admin's
+                # (read only) and the personalisation station's.
+                tokens = [secrets[k] for k in secrets if k.startswith('KMS_') and k.endswith('_TOKEN')]
+                self.assertEqual(len(set(tokens)), 4)
+                self.assertEqual(env['KMS_API_KEY'], secrets['KMS_ADMIN_TOKEN'])
+                self.assertEqual(env['KMS_PROVISION_API_KEY'], secrets['KMS_PROVISION_TOKEN'])
+                self.assertTrue(env['KMS_URL'].startswith('http://127.0.0.1:'))
                 self.assertEqual(secrets['JWT_SECRET'], env['JWT_SECRET'])
                 # the env file is shell-sourceable
                 r = subprocess.run(['sh', '-c', f'. "{env_file}" && echo "$DB_PORT"'],
@@ -241,7 +251,7 @@ class StackSmoke(unittest.TestCase):
             self.assertIn('stopped.', out)
             self.assertEqual(processes_mentioning(var), [])
             # a second generation keeps the secrets
-            again = stack.ensure_secrets(var)
+            again = assemble.ensure_secrets(var)
             self.assertEqual(again, secrets)
 
 
