@@ -5,8 +5,8 @@ genesis outputs imported into the UTXO pool with `patchproof utxo add`, and
 patchproof-worker processes (scripts/assemble.py, as `make run`)."""
 import time
 
-import assemble
-from service import ServiceStack
+from service import ServiceStack  # first: it puts scripts/ on sys.path
+import assemble  # noqa: E402
 
 # Fast job turnover for the tests (every role reads these).
 CHAIN_TUNING = {'CHAIN_TIMEOUT_MS': '2000', 'FEE_PER_KB': '500', 'JOB_BACKOFF_MS': '100',
