@@ -3,6 +3,7 @@
 memcached, nginx with a static location, a generic process) start on private
 loopback ports, answer, and leave no process behind once stopped."""
 
+import hashlib
 import json
 import os
 import signal
@@ -247,12 +248,53 @@ class StackSmoke(unittest.TestCase):
                 proc.send_signal(signal.SIGTERM)
                 out, _ = proc.communicate(timeout=60)
             self.assertEqual(proc.returncode, 0, out)
+            # The KMS knows each role by its token's hash only, and no token
+            # reached any log or the console.
+            with open(os.path.join(var, 'kms', 'clients.json')) as f:
+                clients = {c['name']: c for c in json.load(f)['clients']}
+            self.assertEqual(set(clients), {'api', 'worker', 'admin', 'provision'})
+            for role, c in clients.items():
+                token = secrets[f'KMS_{role.upper()}_TOKEN']
+                self.assertEqual(c['tokenSha256'], hashlib.sha256(token.encode()).hexdigest())
+            logs = ''
+            for name in os.listdir(os.path.join(var, 'logs')):
+                with open(os.path.join(var, 'logs', name), errors='replace') as f:
+                    logs += f.read()
+            self.assertIn('"msg":"request"', logs)
+            for key, value in secrets.items():
+                if key.endswith('_TOKEN'):
+                    self.assertNotIn(value, logs + out, key)
             self.assertIn('patchproof-worker', out)
             self.assertIn('stopped.', out)
             self.assertEqual(processes_mentioning(var), [])
             # a second generation keeps the secrets
             again = assemble.ensure_secrets(var)
             self.assertEqual(again, secrets)
+
+
+class RoleEnvironments(unittest.TestCase):
+    """Each process of the assembly gets its own role's KMS token and no other."""
+
+    def test_each_role_has_its_own_token(self):
+        with tempfile.TemporaryDirectory(prefix='ppstack-roles-') as base:
+            svc = assemble.Service(base, BUILD_DIR, ROOT, assemble.new_secrets(), chain=True)
+            envs = {'api': svc.api_env(), 'worker': svc.worker_env(), 'admin': svc.admin_env()}
+            tokens = {role: svc.token(role) for role in assemble.KMS_SCOPES}
+            self.assertEqual(len(set(tokens.values())), len(tokens))
+            for role, env in envs.items():
+                self.assertEqual(env['KMS_API_KEY'], tokens[role], role)
+                others = [t for r, t in tokens.items() if r != role]
+                for value in env.values():
+                    self.assertNotIn(value, others, role)
+            self.assertNotIn('API_KEY', envs['worker'])
+            self.assertNotIn('JWT_SECRET', envs['worker'])
+            self.assertNotIn('API_KEY', envs['admin'])
+            self.assertNotIn('KMS_API_KEY', svc.kms_env())
+            dev = svc.dev_env()
+            self.assertEqual(dev['KMS_API_KEY'], tokens['admin'])
+            self.assertEqual(dev['KMS_PROVISION_API_KEY'], tokens['provision'])
+            self.assertNotIn(tokens['api'], dev.values())
+            self.assertNotIn(tokens['worker'], dev.values())
 
 
 if __name__ == '__main__':
