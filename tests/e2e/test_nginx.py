@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import subprocess
 import tempfile
 import unittest
 
@@ -233,6 +234,39 @@ class Site(unittest.TestCase):
         st, headers, _ = self.request('GET', '/health?x=1', port=self.svc.st.port('nginx_redirect'))
         self.assertEqual(st, 301)
         self.assertEqual(self.header(headers, 'location'), 'https://127.0.0.1/health?x=1')
+
+
+class ProductionValues(unittest.TestCase):
+    """The template with a server's values (what the package installs) is a
+    configuration nginx accepts: only the placeholders differ from the tests'."""
+
+    def test_nginx_accepts_the_production_rendering(self):
+        with tempfile.TemporaryDirectory(prefix='pp-nginx-prod-') as base:
+            cert, key = stackmod.make_self_signed_cert(os.path.join(base, 'tls'))
+            with open(stackmod.SITE_TEMPLATE) as f:
+                site = stackmod.render_template(f.read(), {
+                    'API_LISTEN': '    listen 443 ssl http2;\n    listen [::]:443 ssl http2;',
+                    'REDIRECT_LISTEN': '    listen 80;\n    listen [::]:80;',
+                    'UPSTREAM_SERVERS': '    server unix:/run/patchproof/fcgi.sock;\n    server 10.0.0.12:9000;',
+                    'TLS_CERT': cert, 'TLS_KEY': key,
+                    'NGINX_DIR': stackmod.NGINX_DIR,
+                    'RATE_LIMIT_EXEMPT': '',
+                })
+            self.assertNotIn('@', site.replace('@pp_', ''))
+            site_path = os.path.join(base, 'patchproof.conf')
+            with open(site_path, 'w') as f:
+                f.write(site)
+            os.makedirs(os.path.join(base, 'nginx', 'tmp'))
+            os.makedirs(os.path.join(base, 'run'))
+            os.makedirs(os.path.join(base, 'logs'))
+            conf = os.path.join(base, 'nginx.conf')
+            with open(conf, 'w') as f:
+                f.write(stackmod.dev_main_conf(base, [site_path]))
+            r = subprocess.run(['nginx', '-t', '-p', base + '/', '-c', conf,
+                                '-e', os.path.join(base, 'logs', 'nginx.log')],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout)
+            self.assertIn('syntax is ok', r.stdout)
 
 
 if __name__ == '__main__':
