@@ -3,10 +3,13 @@
 // its own nginx listener. It alone holds private keys (module/kms/keystore.h)
 // and answers:
 //   GET  /health              {"status":"ok"}                       no auth
-//   GET  /keys                public facts about every key          bearer
-//   POST /sign                signatures over 32-byte digests       bearer
-//   POST /svd/derive-secret   the SVD shared secret S, with the kid  bearer
-// Bearer = KMS_API_KEY, compared in constant time. Errors use the contract's
+//   GET  /keys                public facts about every key          bearer, read
+//   POST /sign                signatures over 32-byte digests       bearer, sign:<label>
+//   POST /svd/derive-secret   the SVD shared secret S, with the kid  bearer, derive:svd
+// Each client has its own bearer token and scopes (KMS_CLIENTS_FILE,
+// module/kms/clients.h): an unknown token is 401, a known one used outside
+// its scopes 403, checked before the body is read where the route alone
+// decides and per key label for /sign. Errors use the contract's
 // one shape. Each request is logged as one JSON line (route, status,
 // latency, request id); bodies never are.
 //
@@ -43,6 +46,7 @@
 #include "http/http.h"
 #include "http/router.h"
 #include "http/serve.h"
+#include "kms/clients.h"
 #include "kms/keystore.h"
 #include "log/log.h"
 #include "server/prefork.h"
@@ -55,14 +59,14 @@ using http::Response;
 
 constexpr size_t kBodyLimit = 64 * 1024;
 constexpr size_t kMaxSignRequests = 64;
-constexpr size_t kMinApiKeyBytes = 16;
 constexpr int kMaxWorkers = 64;
 
 struct KmsCtx {
     kms::Keystore *keystore = nullptr;
-    // SHA-256 of KMS_API_KEY: comparing digests keeps the comparison
-    // constant-time and independent of the presented token's length.
-    crypto::Secret<32> api_key_digest;
+    const kms::Clients *clients = nullptr;
+    // The client of the request being served (set before the body is read,
+    // cleared after each request).
+    const kms::ClientEntry *client = nullptr;
     std::string last_refresh_error;
 };
 
@@ -75,20 +79,28 @@ std::string_view trim(std::string_view s)
     return s;
 }
 
-bool bearer_ok(const KmsCtx &ctx, const Request &req)
+const kms::ClientEntry *bearer_client(const KmsCtx &ctx, const Request &req)
 {
     std::string_view h = trim(req.header("authorization"));
     constexpr std::string_view scheme = "bearer ";
     if (h.size() <= scheme.size())
-        return false;
+        return nullptr;
     for (size_t i = 0; i < scheme.size(); ++i)
         if (std::tolower(static_cast<unsigned char>(h[i])) != scheme[i])
-            return false;
-    const std::string_view token = trim(h.substr(scheme.size()));
-    crypto::Hash256 presented = crypto::sha256(crypto::as_bytes(token));
-    const bool ok = crypto::equal_ct(presented, ctx.api_key_digest.span());
-    sodium_memzero(presented.data(), presented.size());
-    return ok;
+            return nullptr;
+    return ctx.clients->authenticate(trim(h.substr(scheme.size())));
+}
+
+// 403 for a use outside the client's scopes; logged with the client's name
+// (never its token) so a misconfigured or misbehaving client shows up.
+Response forbidden(const KmsCtx &ctx, kms::Use use, std::string_view label)
+{
+    const std::string u(kms::use_name(use));
+    const std::string l(label);
+    JsonPtr f(json_pack("{s:s,s:s,s:s}", "client", ctx.client ? ctx.client->name.c_str() : "", "use", u.c_str(),
+                        "label", l.c_str()));
+    log::warn("kms use outside the client's scopes", f.get());
+    return http::error(403, http::code::forbidden, "This credential may not do that.");
 }
 
 // The keystore may have changed (keygen while we run); errors are logged
@@ -197,6 +209,9 @@ Response handle_sign(KmsCtx &ctx, const Request &req, const http::PathParams &)
     }
     if (json_array_size(details.get()) > 0)
         return http::error(404, http::code::not_found, "Unknown keyIdentifier.", details.release());
+    for (const kms::KeyInfo *k : keys)
+        if (!ctx.client || !kms::allows(*ctx.client, kms::Use::sign, k->label))
+            return forbidden(ctx, kms::Use::sign, k->label);
 
     json_t *sigs = json_array();
     JsonPtr out(json_pack("{s:o}", "signatures", sigs));
@@ -284,16 +299,32 @@ Router make_router()
     return r;
 }
 
-// Authentication before anything about the body (DESIGN.md §3).
+// Authentication, then what the route alone decides about scopes, before
+// anything about the body (DESIGN.md §3). /sign's labels are checked once
+// the keys are known.
 std::optional<Response> before_body(KmsCtx &ctx, const Request &req, const Router::Route &route)
 {
-    if (route.auth == http::Auth::kms_bearer && !bearer_ok(ctx, req)) {
+    if (route.auth != http::Auth::kms_bearer)
+        return std::nullopt;
+    ctx.client = bearer_client(ctx, req);
+    if (!ctx.client) {
         Response r = http::error(401, http::code::unauthorized, "Missing or invalid bearer token.");
         r.add_header("WWW-Authenticate", "Bearer");
         return r;
     }
-    if (route.pattern == "/keys")
+    if (route.pattern == "/keys") {
+        if (!kms::allows(*ctx.client, kms::Use::read, {}))
+            return forbidden(ctx, kms::Use::read, {});
         refresh_keystore(ctx);
+    } else if (route.pattern == "/sign") {
+        if (!kms::allows_any(*ctx.client, kms::Use::sign))
+            return forbidden(ctx, kms::Use::sign, {});
+    } else if (route.pattern == "/svd/derive-secret") {
+        if (!kms::allows(*ctx.client, kms::Use::derive, "svd"))
+            return forbidden(ctx, kms::Use::derive, "svd");
+    } else {
+        return forbidden(ctx, kms::Use::read, {});  // a new route must say what it needs
+    }
     return std::nullopt;
 }
 
@@ -309,12 +340,14 @@ void serve_one(KmsCtx &ctx, const Router &router, FCGX_Request &fcgx)
         Request req = http::read_request_head(fcgx);
         request_id = req.request_id;
         method = req.method;
+        ctx.client = nullptr;
         resp = http::dispatch(ctx, router, fcgx, req, &route, before_body);
         if (!req.body.empty())
             sodium_memzero(req.body.data(), req.body.size());
     } catch (...) {
         resp = http::error(500, http::code::internal, "Internal error.");
     }
+    ctx.client = nullptr;
     resp.add_header("X-Request-Id", request_id);
     http::write_response(fcgx, resp);
     if (!resp.body.empty())
@@ -332,7 +365,7 @@ int worker_main(KmsCtx &ctx, const Router &router, int listen_fd)
 int usage()
 {
     std::fputs("usage: patchproof-kms [--listen PATH|HOST:PORT] [--workers N]\n"
-               "environment: KMS_API_KEY (required, >= 16 bytes), KMS_KEYSTORE (or KMS_DATA_DIR),\n"
+               "environment: KMS_CLIENTS_FILE (required), KMS_KEYSTORE (or KMS_DATA_DIR),\n"
                "             KMS_MASTER_KEY (64 hex) or KMS_PASSPHRASE, KMS_LISTEN\n",
                stderr);
     return 2;
@@ -384,9 +417,17 @@ int main(int argc, char **argv)
     if (!crypto::self_test(&failed_check))
         return fail("self-test failed", std::string(failed_check));
 
-    const char *api_key = std::getenv("KMS_API_KEY");
-    if (!api_key || std::strlen(api_key) < kMinApiKeyBytes)
-        return fail("configuration error", "KMS_API_KEY is required and must be at least 16 bytes");
+    // One shared key for every caller is what the clients file replaces;
+    // refusing it keeps an old env file from silently meaning something else.
+    if (std::getenv("KMS_API_KEY"))
+        return fail("configuration error", "KMS_API_KEY is not read by the KMS; list clients in KMS_CLIENTS_FILE");
+    const char *clients_path = std::getenv("KMS_CLIENTS_FILE");
+    if (!clients_path || !*clients_path)
+        return fail("configuration error", "KMS_CLIENTS_FILE is required");
+    std::string detail;
+    auto clients = kms::Clients::load(clients_path, &detail);
+    if (!clients)
+        return fail("configuration error", std::string("KMS_CLIENTS_FILE: ") + detail);
     std::string keystore_path;
     if (const char *p = std::getenv("KMS_KEYSTORE"); p && *p)
         keystore_path = p;
@@ -395,7 +436,6 @@ int main(int argc, char **argv)
     else
         return fail("configuration error", "KMS_KEYSTORE (or KMS_DATA_DIR) is required");
 
-    std::string detail;
     auto master = kms::MasterKey::from_env([](const char *n) { return std::getenv(n); }, &detail);
     if (!master)
         return fail("configuration error", detail);
@@ -411,14 +451,15 @@ int main(int argc, char **argv)
                   f.get());
     }
 
+    {
+        JsonPtr f(json_pack("{s:i}", "clients", int(clients->entries().size())));
+        log::info("clients loaded", f.get());
+    }
+
     KmsCtx ctx;
     ctx.keystore = &*keystore;
-    {
-        crypto::Hash256 d = crypto::sha256(crypto::as_bytes(api_key));
-        std::copy(d.begin(), d.end(), ctx.api_key_digest.data());
-        sodium_memzero(d.data(), d.size());
-    }
-    for (const char *name : {"KMS_API_KEY", "KMS_MASTER_KEY", "KMS_PASSPHRASE"})
+    ctx.clients = &*clients;
+    for (const char *name : {"KMS_MASTER_KEY", "KMS_PASSPHRASE"})
         config::scrub_env(name);  // wiped in place: /proc/PID/environ keeps the original block
     const Router router = make_router();
 

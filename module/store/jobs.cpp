@@ -20,7 +20,6 @@ constexpr std::array<std::pair<JobStep, std::string_view>, 6> kStepText{{
     {JobStep::failed, "failed"},
 }};
 
-constexpr uint64_t kMaxFeePerKb = 100'000'000;
 
 Param opt_param(const std::optional<std::string> &v)
 {
@@ -173,19 +172,6 @@ Result<void> defer_job(Db &db, Job &job, int64_t next_attempt_ms)
         return r;
     ++job.version;
     return {};
-}
-
-Result<std::optional<uint64_t>> fee_per_kb_setting(Db &db)
-{
-    auto rows = db.query("SELECT value FROM settings WHERE name = ?", {std::string_view("FEE_PER_KB")});
-    if (!rows)
-        return rows.error();
-    if (rows->empty())
-        return std::optional<uint64_t>();
-    auto fee = col_int<uint64_t>((*rows)[0], 0);
-    if (!fee || *fee > kMaxFeePerKb)
-        return std::optional<uint64_t>();
-    return std::optional<uint64_t>(*fee);
 }
 
 }  // namespace pp::store

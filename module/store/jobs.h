@@ -53,8 +53,4 @@ Result<void> retry_job(Db &db, Job &job, std::string_view error, int64_t next_at
 // Releases the lease without counting an attempt (e.g. no UTXO free yet).
 Result<void> defer_job(Db &db, Job &job, int64_t next_attempt_ms);
 
-// FEE_PER_KB from the settings table (DESIGN.md §4: it overrides the
-// environment); nullopt when unset or not a fee in 0..1e8 sat/kB.
-Result<std::optional<uint64_t>> fee_per_kb_setting(Db &db);
-
 }  // namespace pp::store

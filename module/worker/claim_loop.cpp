@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/json.h"
+#include "store/settings.h"
 #include "worker/runner.h"
 #include "worker/worker.h"
 
@@ -65,6 +66,8 @@ void Worker::crash_hook(store::JobStep step) const
 
 uint64_t Worker::fee_per_kb()
 {
+    // A settings row that is not a fee (invalid_argument) falls back to
+    // the environment, like an unset one.
     auto fee = store::fee_per_kb_setting(db_);
     if (fee && *fee)
         return **fee;

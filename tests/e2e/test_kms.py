@@ -4,7 +4,9 @@ keystore, the real KMS (prefork FastCGI) behind a real nginx listener on
 127.0.0.1, and every answer checked with the independent maths of ppclient:
 signatures verify and are strict DER and low-S, the SVD shared secret equals
 the client-side computation, auth/validation/media-type errors have the one
-contract shape, and nothing secret reaches the KMS log."""
+contract shape, each client's token does only what its scopes in
+KMS_CLIENTS_FILE allow (403 otherwise), and nothing secret reaches the KMS
+log."""
 
 import hashlib
 import json
@@ -21,6 +23,7 @@ SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, 'scripts'))
 sys.path.insert(0, HERE)
 
+import assemble  # noqa: E402
 import stack  # noqa: E402
 import ppclient as pc  # noqa: E402
 
@@ -36,6 +39,10 @@ def binary(name):
 
 ERROR_KEYS = {'error', 'code', 'message', 'status'}
 
+# The fixture's own client for the contract tests below: every use.
+ALL_SCOPES = [{'use': 'sign', 'label': label} for label in assemble.KEY_LABELS] + [
+    {'use': 'derive', 'label': 'svd'}, {'use': 'read'}]
+
 
 class KmsEndToEnd(unittest.TestCase):
     # -- fixture: one KMS + nginx for the whole class
@@ -47,18 +54,24 @@ class KmsEndToEnd(unittest.TestCase):
         cls.master_key = os.urandom(32).hex()
         cls.keystore = os.path.join(cls.tmp, 'kms', 'keystore.json')
         os.makedirs(os.path.dirname(cls.keystore))
+        # The roles' tokens and scopes exactly as make run and the harness
+        # write them, plus one client for the contract tests.
+        cls.tokens = {role: os.urandom(32).hex() for role in assemble.KMS_SCOPES}
+        doc = assemble.kms_clients_doc(cls.tokens)
+        doc['clients'].append({'name': 'all', 'tokenSha256': hashlib.sha256(cls.api_key.encode()).hexdigest(),
+                               'scopes': ALL_SCOPES})
+        cls.clients_file = os.path.join(cls.tmp, 'kms', 'clients.json')
+        with open(cls.clients_file, 'w') as f:
+            json.dump(doc, f)
         cls.secrets_seen = []  # every sharedSecretHex we received, checked against the log
         try:
-            cls.keys = {label: cls.keygen(label) for label in ('issuer', 'svd')}
+            cls.keys = {label: cls.keygen(label) for label in ('issuer', 'svd', 'funding', 'change')}
             cls.sock = os.path.join(cls.st.run_dir, 'kms.sock')
             cls.st.start_process('kms', [binary('patchproof-kms'), '--listen', cls.sock,
                                          '--workers', '2'],
                                  env=cls.kms_env(), wait_for=cls.sock)
-            try:
-                cls.st.start_nginx(upstreams=[], kms_upstreams=[cls.sock])
-                cls.url = f'http://127.0.0.1:{cls.st.port("kms")}'
-            except TypeError:  # an older stack.py: the KMS gets the main listener
-                cls.url = cls.st.start_nginx(upstreams=[cls.sock])
+            cls.st.start_nginx(upstreams=[], kms_upstreams=[cls.sock])
+            cls.url = f'http://127.0.0.1:{cls.st.port("kms")}'
         except Exception:
             cls.st.stop_all()
             shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -71,7 +84,7 @@ class KmsEndToEnd(unittest.TestCase):
 
     @classmethod
     def kms_env(cls, **over):
-        env = {'KMS_API_KEY': cls.api_key, 'KMS_KEYSTORE': cls.keystore,
+        env = {'KMS_CLIENTS_FILE': cls.clients_file, 'KMS_KEYSTORE': cls.keystore,
                'KMS_MASTER_KEY': cls.master_key}
         env.update(over)
         return env
@@ -311,13 +324,21 @@ class KmsEndToEnd(unittest.TestCase):
                               env=base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=timeout)
 
+    def write_clients(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
     def test_refuses_bad_configuration(self):
         cases = [
-            ({'KMS_KEYSTORE': self.keystore, 'KMS_MASTER_KEY': self.master_key}, 'KMS_API_KEY'),
-            (self.kms_env(KMS_API_KEY='short'), 'KMS_API_KEY'),
+            ({'KMS_KEYSTORE': self.keystore, 'KMS_MASTER_KEY': self.master_key}, 'KMS_CLIENTS_FILE'),
+            (self.kms_env(KMS_CLIENTS_FILE=os.path.join(self.tmp, 'absent.json')), 'KMS_CLIENTS_FILE'),
+            # The one shared key of old is refused rather than half-honoured.
+            (self.kms_env(KMS_API_KEY=self.api_key), 'KMS_API_KEY'),
             (self.kms_env(KMS_MASTER_KEY='00' * 31), 'KMS_MASTER_KEY'),
             (self.kms_env(KMS_MASTER_KEY=os.urandom(32).hex()), 'wrong master key'),
-            ({'KMS_API_KEY': self.api_key, 'KMS_MASTER_KEY': self.master_key}, 'KMS_KEYSTORE'),
+            ({'KMS_CLIENTS_FILE': self.clients_file, 'KMS_MASTER_KEY': self.master_key}, 'KMS_KEYSTORE'),
         ]
         for env, needle in cases:
             with self.subTest(needle=needle):
@@ -326,6 +347,92 @@ class KmsEndToEnd(unittest.TestCase):
                 self.assertIn(needle, r.stdout)
                 for value in (self.api_key, self.master_key, env.get('KMS_MASTER_KEY', '-' * 64)):
                     self.assertNotIn(value, r.stdout)
+
+    def test_malformed_clients_file_refuses_start(self):
+        good = hashlib.sha256(b'some token').hexdigest()
+
+        def doc(*clients):
+            return json.dumps({'clients': list(clients)})
+        bad = {
+            'not json': '{"clients": [',
+            'empty': doc(),
+            'no scopes': doc({'name': 'a', 'tokenSha256': good, 'scopes': []}),
+            'short hash': doc({'name': 'a', 'tokenSha256': good[:-2], 'scopes': [{'use': 'read'}]}),
+            'plain token': doc({'name': 'a', 'token': 'some token', 'scopes': [{'use': 'read'}]}),
+            'unknown use': doc({'name': 'a', 'tokenSha256': good, 'scopes': [{'use': 'write'}]}),
+            'sign without label': doc({'name': 'a', 'tokenSha256': good, 'scopes': [{'use': 'sign'}]}),
+            'one token, two clients': doc({'name': 'a', 'tokenSha256': good, 'scopes': [{'use': 'read'}]},
+                                          {'name': 'b', 'tokenSha256': good, 'scopes': [{'use': 'read'}]}),
+        }
+        for what, text in bad.items():
+            with self.subTest(what=what):
+                r = self.run_kms(self.kms_env(KMS_CLIENTS_FILE=self.write_clients('bad.json', text)))
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn('KMS_CLIENTS_FILE', r.stdout)
+                self.assertNotIn(good, r.stdout)
+
+    # -- scopes: each role's token does its own work only
+    def role(self, name):
+        return 'Bearer ' + self.tokens[name]
+
+    def sign_as(self, role, *labels):
+        reqs = [{'keyIdentifier': self.keys[label]['keyIdentifier'], 'sighash': os.urandom(32).hex()}
+                for label in labels]
+        return self.sign(reqs, auth=self.role(role))
+
+    def derive_as(self, role):
+        return self.derive(pc.make_challenge(), pc.pubkey_hex(pc.random_privkey()), auth=self.role(role))
+
+    def test_api_token_signs_issuer_and_derives_only(self):
+        st, _, data = self.sign_as('api', 'issuer')
+        self.assertEqual(st, 200, data)
+        st, _, data = self.derive_as('api')
+        self.assertEqual(st, 200, data)
+        self.assertEqual(self.call('GET', '/keys', auth=self.role('api'))[0], 200)
+        for labels in (('funding',), ('change',), ('svd',), ('issuer', 'funding'), ('change', 'issuer')):
+            with self.subTest(labels=labels):
+                data = self.assert_error(self.sign_as('api', *labels), 403, 'FORBIDDEN')
+                self.assertNotIn('signatures', data)
+
+    def test_worker_token_signs_funding_and_change_only(self):
+        st, _, data = self.sign_as('worker', 'funding', 'change')
+        self.assertEqual(st, 200, data)
+        self.assertEqual(len(data['signatures']), 2)
+        self.assertEqual(self.call('GET', '/keys', auth=self.role('worker'))[0], 200)
+        for labels in (('issuer',), ('svd',), ('funding', 'issuer')):
+            with self.subTest(labels=labels):
+                self.assert_error(self.sign_as('worker', *labels), 403, 'FORBIDDEN')
+        self.assert_error(self.derive_as('worker'), 403, 'FORBIDDEN')
+
+    def test_admin_token_reads_only(self):
+        st, _, data = self.call('GET', '/keys', auth=self.role('admin'))
+        self.assertEqual(st, 200, data)
+        self.assertTrue(data['keys'])
+        for label in assemble.KEY_LABELS:
+            with self.subTest(label=label):
+                self.assert_error(self.sign_as('admin', label), 403, 'FORBIDDEN')
+        self.assert_error(self.derive_as('admin'), 403, 'FORBIDDEN')
+
+    def test_provision_token_cannot_read_sign_or_derive(self):
+        self.assert_error(self.call('GET', '/keys', auth=self.role('provision')), 403, 'FORBIDDEN')
+        self.assert_error(self.sign_as('provision', 'issuer'), 403, 'FORBIDDEN')
+        self.assert_error(self.derive_as('provision'), 403, 'FORBIDDEN')
+
+    def test_scope_is_checked_before_the_body(self):
+        # A token without any signing scope learns nothing about /sign's schema.
+        self.assert_error(self.call('POST', '/sign', {'nonsense': 1}, auth=self.role('admin')),
+                          403, 'FORBIDDEN')
+        self.assert_error(self.call('POST', '/svd/derive-secret', {'x': 1}, auth=self.role('worker')),
+                          403, 'FORBIDDEN')
+
+    def test_unknown_token_is_401(self):
+        for auth in ('Bearer ' + os.urandom(32).hex(),
+                     'Bearer ' + hashlib.sha256(self.tokens['worker'].encode()).hexdigest()):
+            with self.subTest(auth=auth[:12]):
+                resp = self.sign([{'keyIdentifier': self.keys['funding']['keyIdentifier'],
+                                   'sighash': '00' * 32}], auth=auth)
+                self.assert_error(resp, 401, 'UNAUTHORIZED')
+                self.assert_error(self.call('GET', '/keys', auth=auth), 401, 'UNAUTHORIZED')
 
     # -- runs last (alphabetical order): the log saw everything above
     def test_zz_log_has_no_secrets(self):
@@ -336,6 +443,7 @@ class KmsEndToEnd(unittest.TestCase):
         log = self.st.logs('kms')
         self.assertTrue(log)
         needles = [self.api_key, self.master_key, self.api_key.upper(), self.master_key.upper()]
+        needles += list(self.tokens.values()) + [t.upper() for t in self.tokens.values()]
         needles += self.secrets_seen
         for n in needles:
             self.assertNotIn(n, log)

@@ -3,6 +3,7 @@
 memcached, nginx with a static location, a generic process) start on private
 loopback ports, answer, and leave no process behind once stopped."""
 
+import hashlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 BUILD_DIR = os.environ.get('PP_BUILD_DIR', os.path.join(ROOT, 'build'))
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 import stack  # noqa: E402
+import assemble  # noqa: E402
 
 # A stand-in for our future daemons: listens on the port it is given.
 TINY_SERVER = r'''
@@ -174,7 +176,7 @@ class StackSmoke(unittest.TestCase):
                 self.assertIn('listening', st.logs('tiny'))
 
                 # everything listens on loopback only, in our process group
-                for name in ('mariadb', 'mc1', 'mc2', 'nginx', 'nginx_https', 'tiny'):
+                for name in ('mariadb', 'mc1', 'mc2', 'nginx', 'nginx_https', 'nginx_redirect', 'tiny'):
                     addrs = listening_addresses(st.ports[name])
                     self.assertTrue(addrs, name)
                     self.assertEqual(set(addrs), {'0100007F'}, name)
@@ -217,8 +219,17 @@ class StackSmoke(unittest.TestCase):
                 sec_path = os.path.join(var, 'secrets.env')
                 self.assertEqual(os.stat(sec_path).st_mode & 0o777, 0o600)
                 secrets = stack.load_env_file(sec_path)
-                for key in ('API_KEY', 'JWT_SECRET', 'KMS_API_KEY', 'KMS_MASTER_KEY'):
+                for key in ('API_KEY', 'JWT_SECRET', 'KMS_MASTER_KEY', 'KMS_API_TOKEN',
+                            'KMS_WORKER_TOKEN', 'KMS_ADMIN_TOKEN', 'KMS_PROVISION_TOKEN'):
                     self.assertTrue(secrets[key], key)
+                self.assertNotIn('KMS_API_KEY', secrets)  # no shared KMS credential
+                # Every role has its own token; dev.env holds the admin's
+                # (read only) and the personalisation station's.
+                tokens = [secrets[k] for k in secrets if k.startswith('KMS_') and k.endswith('_TOKEN')]
+                self.assertEqual(len(set(tokens)), 4)
+                self.assertEqual(env['KMS_API_KEY'], secrets['KMS_ADMIN_TOKEN'])
+                self.assertEqual(env['KMS_PROVISION_API_KEY'], secrets['KMS_PROVISION_TOKEN'])
+                self.assertTrue(env['KMS_URL'].startswith('http://127.0.0.1:'))
                 self.assertEqual(secrets['JWT_SECRET'], env['JWT_SECRET'])
                 # the env file is shell-sourceable
                 r = subprocess.run(['sh', '-c', f'. "{env_file}" && echo "$DB_PORT"'],
@@ -237,12 +248,53 @@ class StackSmoke(unittest.TestCase):
                 proc.send_signal(signal.SIGTERM)
                 out, _ = proc.communicate(timeout=60)
             self.assertEqual(proc.returncode, 0, out)
+            # The KMS knows each role by its token's hash only, and no token
+            # reached any log or the console.
+            with open(os.path.join(var, 'kms', 'clients.json')) as f:
+                clients = {c['name']: c for c in json.load(f)['clients']}
+            self.assertEqual(set(clients), {'api', 'worker', 'admin', 'provision'})
+            for role, c in clients.items():
+                token = secrets[f'KMS_{role.upper()}_TOKEN']
+                self.assertEqual(c['tokenSha256'], hashlib.sha256(token.encode()).hexdigest())
+            logs = ''
+            for name in os.listdir(os.path.join(var, 'logs')):
+                with open(os.path.join(var, 'logs', name), errors='replace') as f:
+                    logs += f.read()
+            self.assertIn('"msg":"request"', logs)
+            for key, value in secrets.items():
+                if key.endswith('_TOKEN'):
+                    self.assertNotIn(value, logs + out, key)
             self.assertIn('patchproof-worker', out)
             self.assertIn('stopped.', out)
             self.assertEqual(processes_mentioning(var), [])
             # a second generation keeps the secrets
-            again = stack.ensure_secrets(var)
+            again = assemble.ensure_secrets(var)
             self.assertEqual(again, secrets)
+
+
+class RoleEnvironments(unittest.TestCase):
+    """Each process of the assembly gets its own role's KMS token and no other."""
+
+    def test_each_role_has_its_own_token(self):
+        with tempfile.TemporaryDirectory(prefix='ppstack-roles-') as base:
+            svc = assemble.Service(base, BUILD_DIR, ROOT, assemble.new_secrets(), chain=True)
+            envs = {'api': svc.api_env(), 'worker': svc.worker_env(), 'admin': svc.admin_env()}
+            tokens = {role: svc.token(role) for role in assemble.KMS_SCOPES}
+            self.assertEqual(len(set(tokens.values())), len(tokens))
+            for role, env in envs.items():
+                self.assertEqual(env['KMS_API_KEY'], tokens[role], role)
+                others = [t for r, t in tokens.items() if r != role]
+                for value in env.values():
+                    self.assertNotIn(value, others, role)
+            self.assertNotIn('API_KEY', envs['worker'])
+            self.assertNotIn('JWT_SECRET', envs['worker'])
+            self.assertNotIn('API_KEY', envs['admin'])
+            self.assertNotIn('KMS_API_KEY', svc.kms_env())
+            dev = svc.dev_env()
+            self.assertEqual(dev['KMS_API_KEY'], tokens['admin'])
+            self.assertEqual(dev['KMS_PROVISION_API_KEY'], tokens['provision'])
+            self.assertNotIn(tokens['api'], dev.values())
+            self.assertNotIn(tokens['worker'], dev.values())
 
 
 if __name__ == '__main__':
