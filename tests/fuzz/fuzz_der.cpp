@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Strict DER signatures and public keys (crypto/secp256k1.h). A signature
-// the parser accepts must be the one DER encoding of its (r, s): anything
-// else would be a malleable form we let through. Low-S parsing accepts a
+// the parser accepts must be the one DER encoding of its (r, s), or carry an
+// r or s >= n (libsecp256k1 reads it as 0: never verifies); anything else
+// would be a malleable form we let through. Low-S parsing accepts a
 // subset of the high-S parser. A parsed key serialises back to its input.
 #include <secp256k1.h>
 
