@@ -18,24 +18,33 @@ std::string_view trim(std::string_view s)
 // overlongs, no surrogates, nothing above U+10FFFF), or 0 when it is not one.
 size_t utf8_char_len(std::string_view s) noexcept
 {
-    const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-    const unsigned char c = b(0);
-    if (c < 0x80)
+    const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80)
         return 1;
     size_t n = 0;
     unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-    if (c >= 0xc2 && c <= 0xdf) n = 2;
-    else if (c == 0xe0) { n = 3; lo = 0xa0; }
-    else if (c == 0xed) { n = 3; hi = 0x9f; }
-    else if (c >= 0xe1 && c <= 0xef) n = 3;
-    else if (c == 0xf0) { n = 4; lo = 0x90; }
-    else if (c == 0xf4) { n = 4; hi = 0x8f; }
-    else if (c >= 0xf1 && c <= 0xf3) n = 4;
-    else return 0;
-    if (s.size() < n || b(1) < lo || b(1) > hi)
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        n = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        n = 3;
+        if (lead == 0xe0)
+            lo = 0xa0;  // overlong
+        if (lead == 0xed)
+            hi = 0x9f;  // surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        n = 4;
+        if (lead == 0xf0)
+            lo = 0x90;  // overlong
+        if (lead == 0xf4)
+            hi = 0x8f;  // above U+10FFFF
+    } else {
+        return 0;
+    }
+    if (s.size() < n || byte(1) < lo || byte(1) > hi)
         return 0;
     for (size_t i = 2; i < n; ++i)
-        if (b(i) < 0x80 || b(i) > 0xbf)
+        if (byte(i) < 0x80 || byte(i) > 0xbf)
             return 0;
     return n;
 }
@@ -130,7 +139,8 @@ void Validator::problem(const char *name, const char *issue)
     failed_ = true;
     if (!details_)
         return;
-    const std::string field = utf8_prefix(prefix_.empty() ? std::string(name) : prefix_ + "." + name, kMaxFieldBytes);
+    const std::string full = prefix_.empty() ? std::string(name) : prefix_ + "." + name;
+    const std::string field = utf8_prefix(full, kMaxFieldBytes);
     const std::string what = utf8_prefix(issue, kMaxFieldBytes);
     json_t *entry = json_pack("{s:s%,s:s%}", "field", field.data(), field.size(), "issue", what.data(), what.size());
     if (entry && json_array_append_new(details_, entry) == 0)

@@ -204,6 +204,27 @@ void unknown_names_with_odd_bytes(void **)
     assert_true(only_known_ok(R"({"known":[{"anything":1}]})"));
 }
 
+// Names and issues from code are not checked UTF-8 either: ill-formed bytes
+// (a lone lead byte, a surrogate, an overlong form, a stray continuation)
+// become U+FFFD, and the problem is recorded whatever they contain.
+void problem_text_is_always_valid_utf8(void **)
+{
+    JsonPtr obj = parse("{}");
+    JsonPtr details(json_array());
+    Validator v(obj.get(), details.get(), "p\xc3");
+    for (const char *name : {"\xed\xa0\x80", "\xc0\xaf", "\x80x", "\xf4\x90\x80\x80", "ok\xe2\x82"})
+        v.problem(name, "bad\xff");
+    assert_false(v.ok());
+    assert_int_equal(json_array_size(details.get()), 5);
+    for (size_t i = 0; i < 5; ++i) {
+        const json_t *d = json_array_get(details.get(), i);
+        assert_true(valid_utf8(json_string_value(json_object_get(d, "field"))));
+        assert_string_equal(json_string_value(json_object_get(d, "issue")), "bad\xef\xbf\xbd");
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(details.get(), 1), "field")),
+                        "p\xef\xbf\xbd.\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 // A validator without a details array cannot report, so it never says ok.
 void no_details_array_fails_closed(void **)
 {
@@ -224,6 +245,7 @@ int main()
         cmocka_unit_test(unknown_fields_at_every_depth),
         cmocka_unit_test(unknown_name_split_at_the_cut),
         cmocka_unit_test(unknown_names_with_odd_bytes),
+        cmocka_unit_test(problem_text_is_always_valid_utf8),
         cmocka_unit_test(no_details_array_fails_closed),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
