@@ -118,8 +118,12 @@ struct Harness {
         if (!token)
             std::abort();
         bearer = "Bearer " + *token;
-        for (const auto *r : body_routes)
+        for (const auto *r : body_routes) {
             probe_status[r->index] = run(*r, "{}").status;
+            if (std::getenv("FUZZ_ROUTES_VERBOSE"))
+                std::fprintf(stderr, "fuzz_routes: %s %s answers {} with %d\n", r->method.c_str(),
+                             r->pattern.c_str(), probe_status[r->index]);
+        }
     }
 
     static std::string path_of(const app::AppRouter::Route &r)
