@@ -9,6 +9,7 @@ PACKAGES="
   libsodium-dev libsecp256k1-dev libjansson-dev nettle-dev
   libfcgi-dev libmemcached-dev libmariadb-dev libcurl4-openssl-dev
   libcmocka-dev
+  clang libclang-rt-14-dev
   nginx mariadb-server memcached spawn-fcgi wrk curl openssl
 "
 

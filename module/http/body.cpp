@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 
 namespace pp::http {
 namespace {
@@ -15,11 +14,64 @@ std::string_view trim(std::string_view s)
     return s;
 }
 
+// Length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no
+// overlongs, no surrogates, nothing above U+10FFFF), or 0 when it is not one.
+size_t utf8_char_len(std::string_view s) noexcept
+{
+    const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80)
+        return 1;
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        n = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        n = 3;
+        if (lead == 0xe0)
+            lo = 0xa0;  // overlong
+        if (lead == 0xed)
+            hi = 0x9f;  // surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        n = 4;
+        if (lead == 0xf0)
+            lo = 0x90;  // overlong
+        if (lead == 0xf4)
+            hi = 0x8f;  // above U+10FFFF
+    } else {
+        return 0;
+    }
+    if (s.size() < n || byte(1) < lo || byte(1) > hi)
+        return 0;
+    for (size_t i = 2; i < n; ++i)
+        if (byte(i) < 0x80 || byte(i) > 0xbf)
+            return 0;
+    return n;
+}
+
 bool iequals(std::string_view a, std::string_view b)
 {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
            });
+}
+
+// The longest prefix of `text` of at most `max_bytes` that ends between two
+// characters, each ill-formed byte replaced by U+FFFD: always valid UTF-8,
+// so it can go into a JSON string.
+std::string utf8_prefix(std::string_view text, size_t max_bytes)
+{
+    static constexpr std::string_view kReplacement = "\xef\xbf\xbd";  // U+FFFD
+    std::string out;
+    while (!text.empty()) {
+        const size_t n = utf8_char_len(text);
+        const std::string_view piece = n ? text.substr(0, n) : kReplacement;
+        if (out.size() + piece.size() > max_bytes)
+            break;
+        out += piece;
+        text.remove_prefix(n ? n : 1);
+    }
+    return out;
 }
 
 }  // namespace
@@ -82,8 +134,21 @@ Validator::Validator(const json_t *obj, json_t *details, std::string prefix)
 
 void Validator::problem(const char *name, const char *issue)
 {
-    std::string field = prefix_.empty() ? name : prefix_ + "." + name;
-    json_array_append_new(details_, json_pack("{s:s,s:s}", "field", field.c_str(), "issue", issue));
+    // Decided here, before any text is built: the body is invalid whatever
+    // happens to the detail below.
+    failed_ = true;
+    if (!details_)
+        return;
+    const std::string full = prefix_.empty() ? std::string(name) : prefix_ + "." + name;
+    const std::string field = utf8_prefix(full, kMaxFieldBytes);
+    const std::string what = utf8_prefix(issue, kMaxFieldBytes);
+    json_t *entry = json_pack("{s:s%,s:s%}", "field", field.data(), field.size(), "issue", what.data(), what.size());
+    if (entry && json_array_append_new(details_, entry) == 0)
+        return;
+    // Out of memory. Validators nested in this one's parent see only the
+    // shared array, so it must not stay empty: json_null() is a static value
+    // and a fresh jansson array has room for it without allocating.
+    json_array_append_new(details_, json_null());
 }
 
 const json_t *Validator::get(const char *name, bool required, json_type type, const char *type_name)
@@ -141,9 +206,8 @@ void Validator::only(std::initializer_list<const char *> allowed)
         bool known = std::any_of(allowed.begin(), allowed.end(),
                                  [&](const char *a) { return std::string_view(a) == key; });
         if (!known) {
-            // Unknown names are client text; report them but bounded.
-            std::string shown(key, std::min<size_t>(std::strlen(key), 64));
-            problem(shown.c_str(), "unknown field");
+            // Unknown names are client text: shown bounded, cut between characters.
+            problem(utf8_prefix(key, kMaxUnknownNameBytes).c_str(), "unknown field");
         }
     }
 }

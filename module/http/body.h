@@ -41,15 +41,21 @@ public:
     void only(std::initializer_list<const char *> allowed);
     void problem(const char *name, const char *issue);
 
-    bool ok() const noexcept { return json_array_size(details_) == 0; }
+    // False once this validator, or any sharing `details` with it, recorded
+    // a problem (or `details` is null): never depends on the detail text.
+    bool ok() const noexcept { return !failed_ && details_ && json_array_size(details_) == 0; }
     const std::string &prefix() const noexcept { return prefix_; }
 
 private:
     const json_t *get(const char *name, bool required, json_type type, const char *type_name);
 
+    static constexpr size_t kMaxUnknownNameBytes = 64;
+    static constexpr size_t kMaxFieldBytes = 256;
+
     const json_t *obj_;
     json_t *details_;  // borrowed
     std::string prefix_;
+    bool failed_ = false;
 };
 
 // 400 VALIDATION_ERROR carrying `details` (stolen).
