@@ -104,7 +104,7 @@ struct Harness {
 
     Harness() : cfg(load_config()), ctx{cfg, router, nullptr, {}, {}, {}, {}, 0}
     {
-        app::add_all_routes(router);
+        app::add_all_routes(router, cfg);
         for (const auto &r : router.routes())
             if (r.body_limit > 0)
                 body_routes.push_back(&r);
