@@ -112,7 +112,8 @@ class Service:
     def __init__(self, base_dir, build_dir, source_dir, secrets_, *, env_name='test',
                  pools=1, fcgi_workers=2, chain=False, job_workers=1,
                  genesis_outputs=GENESIS_OUTPUTS, genesis_sats=GENESIS_SATS, block_sec=None,
-                 env=None, api_env=None, worker_env=None, ports=None, extra_servers=''):
+                 env=None, api_env=None, worker_env=None, ports=None, extra_servers='',
+                 nginx_exempt=('127.0.0.1',)):
         self.st = Stack(base_dir, build_dir, source_dir, ports)
         self.source_dir = os.path.abspath(source_dir)
         self.secrets = dict(secrets_)
@@ -128,6 +129,7 @@ class Service:
         self.api_overrides = dict(api_env or {})
         self.worker_overrides = dict(worker_env or {})
         self.extra_servers = extra_servers
+        self.nginx_exempt = tuple(nginx_exempt)
         self.kms_dir = os.path.join(self.st.base_dir, 'kms')
         self.keystore = os.path.join(self.kms_dir, 'keystore.json')
         self.clients_file = os.path.join(self.kms_dir, 'clients.json')
@@ -263,7 +265,7 @@ class Service:
             upstreams=[self.pool_socket(i) for i in range(self.pools)],
             kms_upstreams=[self.kms_sock],
             devchain_upstreams=[self.devchain_sock] if self.chain else None,
-            extra_servers=self.extra_servers)
+            extra_servers=self.extra_servers, exempt=self.nginx_exempt)
 
     def chain_get(self, path):
         with urllib.request.urlopen(self.chain_url + path, timeout=10) as r:

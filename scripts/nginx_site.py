@@ -56,11 +56,13 @@ def _server_lines(upstreams, fallback_sock, indent='    '):
     return '\n'.join(lines)
 
 
-def render_site(http_port, https_port, redirect_port, upstreams, cert, key, fallback_sock):
+def render_site(http_port, https_port, redirect_port, upstreams, cert, key, fallback_sock,
+                exempt=(LOOPBACK,)):
     """The API site for a loopback stack: plain HTTP and HTTPS on the API
     server (tests and clients use the plain one), the redirect on its own
-    port. nginx's per-address limits skip 127.0.0.1 only (the app's own
-    limits still apply); other loopback addresses meet them as a client would."""
+    port. nginx's per-address limits skip `exempt` (127.0.0.1 unless told
+    otherwise; the app's own limits still apply); other loopback addresses
+    meet them as a client would."""
     return _render_file(SITE_TEMPLATE, {
         'API_LISTEN': (f'    listen {LOOPBACK}:{int(http_port)};\n'
                        f'    listen {LOOPBACK}:{int(https_port)} ssl;'),
@@ -69,7 +71,7 @@ def render_site(http_port, https_port, redirect_port, upstreams, cert, key, fall
         'TLS_CERT': cert,
         'TLS_KEY': key,
         'NGINX_DIR': NGINX_DIR,
-        'RATE_LIMIT_EXEMPT': f'    {LOOPBACK} 1;',
+        'RATE_LIMIT_EXEMPT': '\n'.join(f'    {a} 1;' for a in exempt),
     })
 
 

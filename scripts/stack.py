@@ -568,14 +568,15 @@ class Stack:
         return self.cert
 
     def start_nginx(self, upstreams=None, kms_upstreams=None, devchain_upstreams=None,
-                    extra_servers='', name='nginx', https=True):
+                    extra_servers='', name='nginx', https=True, exempt=('127.0.0.1',)):
         """nginx in the foreground (master + workers) under base_dir/nginx,
         serving the API site (nginx/patchproof.conf.in) for `upstreams`
         (FastCGI addresses: unix socket paths or 'host:port'; default the
         one pool socket), plus the KMS's listener on port('kms') and the
         devchain's on port('devchain') when their upstreams are given, and
         any `extra_servers` text (more server blocks). Always with TLS on
-        port('nginx_https'); `https` is accepted for older callers.
+        port('nginx_https'); `https` is accepted for older callers. `exempt`:
+        the addresses nginx's limit_req zones skip.
         Returns the base URL 'http://127.0.0.1:PORT'."""
         del https
         prefix = self.nginx_prefix
@@ -586,7 +587,7 @@ class Stack:
         cert, key = self.make_cert()
         files = {'patchproof.conf': render_site(
             self.port('nginx'), self.port('nginx_https'), self.port('nginx_redirect'),
-            upstreams, cert, key, os.path.join(self.run_dir, 'none.sock'))}
+            upstreams, cert, key, os.path.join(self.run_dir, 'none.sock'), exempt)}
         if kms_upstreams:
             files['patchproof-kms.conf'] = kms_server_block(self.port('kms'), kms_upstreams)
         if devchain_upstreams:

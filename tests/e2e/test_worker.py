@@ -189,14 +189,15 @@ class WorkerCrash(unittest.TestCase):
                 'key_id': row[4], 'script': bytes.fromhex(row[5])}
 
     def spend_behind_the_back(self, u):
-        """Spends pool entry u with a transaction signed by the KMS directly,
+        """Spends pool entry u with a transaction signed by the KMS directly
+        (with the worker's credential, the one that may use pool keys),
         paying a stranger: the service never hears of it."""
         stranger = pptx.Key()
         tx = pptx.Tx([pptx.TxIn(u['txid'], u['vout'])], [pptx.TxOut(u['satoshis'] - 2000, stranger.script())])
         digest = pptx.sighash_forkid(tx, 0, u['script'], u['satoshis'])
         st, _, data = pc.request('POST', self.svc.kms_url + '/sign',
                                  body={'requests': [{'keyIdentifier': u['key_id'], 'sighash': digest.hex()}]},
-                                 headers={'Authorization': 'Bearer ' + self.svc.kms_api_key})
+                                 headers={'Authorization': 'Bearer ' + self.svc.token('worker')})
         self.assertEqual(st, 200, data)
         der = bytes.fromhex(data['signatures'][0]['signatureHex'])
         tx.inputs[0].script_sig = pptx.p2pkh_script_sig(der, pptx.SIGHASH_ALL_FORKID, bytes.fromhex(u['key_id']))
