@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         return fail("usage: patchproof-fcgi [--listen PATH|HOST:PORT] [--workers N] [--socket-mode OCTAL]");
 
     std::string error_line;
-    auto cfg = pp::server::start_service(&error_line);
+    auto cfg = pp::server::start_service(pp::config::Role::api, &error_line);
     if (!cfg)
         return fail(error_line);
     if (!pp::store::db_library_init())

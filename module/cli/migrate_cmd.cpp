@@ -24,7 +24,7 @@ int cmd_migrate(int argc, char **argv)
         }
     }
     std::string error_line;
-    auto cfg = config::load([](const char *n) { return std::getenv(n); }, &error_line);
+    auto cfg = config::load([](const char *n) { return std::getenv(n); }, &error_line, config::Role::admin);
     if (!cfg) {
         std::fprintf(stderr, "migrate: %s\n", error_line.c_str());
         return 1;

@@ -85,7 +85,7 @@ struct Env {
 std::optional<Env> open_env()
 {
     std::string error_line;
-    auto cfg = config::load([](const char *n) { return std::getenv(n); }, &error_line);
+    auto cfg = config::load([](const char *n) { return std::getenv(n); }, &error_line, config::Role::admin);
     if (!cfg) {
         std::fprintf(stderr, "utxo: %s\n", error_line.c_str());
         return std::nullopt;

@@ -187,9 +187,44 @@ bool parse_int(std::string_view v, int64_t &out)
     return ec == std::errc() && ptr == v.data() + v.size();
 }
 
+// Why production must not start with c in this role; empty when it may.
+std::string production_refusal(const Config &c, Role role)
+{
+    std::string missing;
+    auto need = [&](bool ok, const char *what) {
+        if (!ok) missing += missing.empty() ? what : std::string(", ") + what;
+    };
+    if (role == Role::api) {
+        need(c.api_key.size() >= kMinApiKeyBytes, "API_KEY (at least 32 bytes)");
+        need(c.jwt_secret.size() >= kMinJwtSecretBytes, "JWT_SECRET (at least 32 bytes)");
+    }
+    need(!c.db_user.empty(), "DB_USER");
+    need(!c.db_password.empty(), "DB_PASSWORD");
+    if (role != Role::admin) {
+        need(!c.kms_url.empty(), "KMS_URL");
+        need(!c.kms_api_key.empty(), "KMS_API_KEY");
+    }
+    if (!missing.empty())
+        return "production refuses to start without: " + missing;
+    // Whatever a role does read is as strong as the api role requires, a
+    // rotation's previous secret as the current one, and the KMS credential
+    // never crosses a network in clear text.
+    if (!c.api_key.empty() && c.api_key.size() < kMinApiKeyBytes)
+        return "API_KEY must be at least 32 bytes in production";
+    if (!c.jwt_secret.empty() && c.jwt_secret.size() < kMinJwtSecretBytes)
+        return "JWT_SECRET must be at least 32 bytes in production";
+    if (!c.api_key_previous.empty() && c.api_key_previous.size() < kMinApiKeyBytes)
+        return "API_KEY_PREVIOUS must be at least 32 bytes in production";
+    if (!c.jwt_secret_previous.empty() && c.jwt_secret_previous.size() < kMinJwtSecretBytes)
+        return "JWT_SECRET_PREVIOUS must be at least 32 bytes in production";
+    if (!c.kms_url.empty() && !url_is_private_or_tls(c.kms_url))
+        return "KMS_URL must be https, or http to a loopback host, in production";
+    return {};
+}
+
 }  // namespace
 
-Result<Config> load(const Getenv &getenv, std::string *error_line)
+Result<Config> load(const Getenv &getenv, std::string *error_line, Role role)
 {
     Config c;
     auto fail = [&](std::string line) {
@@ -237,26 +272,8 @@ Result<Config> load(const Getenv &getenv, std::string *error_line)
         return fail("CHAIN_NETWORK must be main or test");
 
     if (c.env == Env::production) {
-        std::string missing;
-        auto need = [&](bool ok, const char *what) {
-            if (!ok) missing += missing.empty() ? what : std::string(", ") + what;
-        };
-        need(c.api_key.size() >= kMinApiKeyBytes, "API_KEY (at least 32 bytes)");
-        need(c.jwt_secret.size() >= kMinJwtSecretBytes, "JWT_SECRET (at least 32 bytes)");
-        need(!c.db_user.empty(), "DB_USER");
-        need(!c.db_password.empty(), "DB_PASSWORD");
-        need(!c.kms_url.empty(), "KMS_URL");
-        need(!c.kms_api_key.empty(), "KMS_API_KEY");
-        if (!missing.empty())
-            return fail("production refuses to start without: " + missing);
-        // A rotation's previous secret is as strong as the current one, and
-        // the KMS credential never crosses a network in clear text.
-        if (!c.api_key_previous.empty() && c.api_key_previous.size() < kMinApiKeyBytes)
-            return fail("API_KEY_PREVIOUS must be at least 32 bytes in production");
-        if (!c.jwt_secret_previous.empty() && c.jwt_secret_previous.size() < kMinJwtSecretBytes)
-            return fail("JWT_SECRET_PREVIOUS must be at least 32 bytes in production");
-        if (!url_is_private_or_tls(c.kms_url))
-            return fail("KMS_URL must be https, or http to a loopback host, in production");
+        if (std::string refusal = production_refusal(c, role); !refusal.empty())
+            return fail(std::move(refusal));
     }
     if (!c.content_master_key.empty() && c.content_master_key.size() != 64)
         return fail("CONTENT_MASTER_KEY must be 64 hex characters");
@@ -288,9 +305,9 @@ void scrub_env(const char *name) noexcept
     ::unsetenv(name);
 }
 
-Result<Config> load_from_environment(std::string *error_line)
+Result<Config> load_from_environment(Role role, std::string *error_line)
 {
-    auto cfg = load([](const char *n) { return std::getenv(n); }, error_line);
+    auto cfg = load([](const char *n) { return std::getenv(n); }, error_line, role);
     for (const char *name : secret_names())
         scrub_env(name);
     return cfg;

@@ -105,13 +105,21 @@ struct Config {
 
 using Getenv = std::function<const char *(const char *)>;
 
+// The process reading the table. Each role has its own environment file
+// (DESIGN.md §7), so production refuses to start only without the secrets
+// of its own role: api (patchproof-fcgi) needs API_KEY, JWT_SECRET, DB_USER,
+// DB_PASSWORD, KMS_URL and KMS_API_KEY; worker (patchproof-worker) the DB
+// credentials and its KMS_URL/KMS_API_KEY; admin (the CLI) the DB
+// credentials.
+enum class Role { api, worker, admin };
+
 // Loads every entry of the table. On failure *error_line says, in one line
 // without any value, which variable is missing or malformed.
-Result<Config> load(const Getenv &getenv, std::string *error_line);
+Result<Config> load(const Getenv &getenv, std::string *error_line, Role role = Role::api);
 
 // load() from this process's environment, then scrub_env() every secret
 // the table reads (also when loading fails), so none lingers in environ.
-Result<Config> load_from_environment(std::string *error_line);
+Result<Config> load_from_environment(Role role, std::string *error_line);
 
 // Overwrites NAME's value in place in the environment block (the bytes
 // /proc/PID/environ shows, which unsetenv alone leaves) and unsets it.

@@ -10,10 +10,10 @@
 
 namespace pp::server {
 
-Result<config::Config> start_service(std::string *error_line)
+Result<config::Config> start_service(config::Role role, std::string *error_line)
 {
     // Secrets leave the environment here, before any fork or thread.
-    auto cfg = config::load_from_environment(error_line);
+    auto cfg = config::load_from_environment(role, error_line);
     if (!cfg)
         return cfg.error();
     if (cfg->env == config::Env::production) {

@@ -13,6 +13,6 @@
 namespace pp::server {
 
 // On failure *error_line says what, in one line without any secret.
-Result<config::Config> start_service(std::string *error_line);
+Result<config::Config> start_service(config::Role role, std::string *error_line);
 
 }  // namespace pp::server

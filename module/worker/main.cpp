@@ -65,7 +65,7 @@ int main(int argc, char **argv)
         return fail(kUsage);
 
     std::string error_line;
-    auto cfg = pp::server::start_service(&error_line);
+    auto cfg = pp::server::start_service(pp::config::Role::worker, &error_line);
     if (!cfg)
         return fail(error_line);
     Libraries libs;

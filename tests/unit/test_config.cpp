@@ -17,14 +17,14 @@ namespace {
 
 using EnvMap = std::map<std::string, std::string>;
 
-Result<Config> load_from(const EnvMap &env, std::string *line)
+Result<Config> load_from(const EnvMap &env, std::string *line, Role role = Role::api)
 {
     return load(
         [&](const char *name) -> const char * {
             auto it = env.find(name);
             return it == env.end() ? nullptr : it->second.c_str();
         },
-        line);
+        line, role);
 }
 
 EnvMap production()
@@ -125,6 +125,34 @@ static void production_refuses_missing_or_short_secrets(void **)
     }
 }
 
+// Each role's env file holds only its own secrets (DESIGN.md §7): the worker
+// has no API key or JWT secret, the CLI no KMS token of the API or worker.
+static void production_needs_only_the_roles_own_secrets(void **)
+{
+    std::string line;
+    EnvMap worker = production();
+    worker.erase("API_KEY");
+    worker.erase("JWT_SECRET");
+    auto w = load_from(worker, &line, Role::worker);
+    if (!w)
+        fail_msg("worker refused: %s", line.c_str());
+    assert_false(load_from(worker, &line, Role::api).ok());
+    for (const char *name : {"DB_USER", "DB_PASSWORD", "KMS_URL", "KMS_API_KEY"}) {
+        EnvMap env = worker;
+        env.erase(name);
+        std::string why;
+        assert_false(load_from(env, &why, Role::worker).ok());
+        assert_non_null(std::strstr(why.c_str(), name));
+    }
+    EnvMap admin = {{"PATCHPROOF_ENV", "production"}, {"DB_USER", "pp"}, {"DB_PASSWORD", "pw"}};
+    assert_true(load_from(admin, &line, Role::admin).ok());
+    admin.erase("DB_PASSWORD");
+    assert_false(load_from(admin, &line, Role::admin).ok());
+    // What a role does read still meets production's rules.
+    worker["JWT_SECRET"] = std::string(31, 'z');
+    assert_false(load_from(worker, &line, Role::worker).ok());
+}
+
 static void production_refuses_clear_text_kms_off_loopback(void **)
 {
     for (const char *url : {"http://kms.example:8090", "http://10.0.0.5:8090", "http://128.0.0.1",
@@ -185,6 +213,7 @@ int main()
         cmocka_unit_test(defaults_and_bounds),
         cmocka_unit_test(production_starts_with_everything),
         cmocka_unit_test(production_refuses_missing_or_short_secrets),
+        cmocka_unit_test(production_needs_only_the_roles_own_secrets),
         cmocka_unit_test(production_refuses_clear_text_kms_off_loopback),
         cmocka_unit_test(secret_names_cover_every_credential),
         cmocka_unit_test(scrub_env_wipes_the_value_in_place),
