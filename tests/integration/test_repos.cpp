@@ -180,6 +180,14 @@ void patch_state_and_transfer_lock(void **)
     assert_string_equal((*uid)->c_str(), "UID-1");
     auto missing = uid_of_record(db, kTxB);
     assert_true(missing.ok() && !missing->has_value());
+    auto rec = find_record(db, kTxA);
+    assert_true(rec.ok() && rec->has_value());
+    assert_string_equal((*rec)->uid_tag_id.c_str(), "UID-1");
+    assert_string_equal((*rec)->record_hash.c_str(), std::string(64, 'h').c_str());
+    assert_true((*rec)->kind == PendingKind::registration);
+    assert_int_equal((*rec)->confirmed_ms, 1000);
+    auto no_rec = find_record(db, kTxB);
+    assert_true(no_rec.ok() && !no_rec->has_value());
 
     auto s = load_patch_state(db, "UID-1");
     assert_true(s.ok() && s->has_value());

@@ -148,6 +148,14 @@ void add_and_duplicate(void **)
     std::string upper = txid_for(1);
     for (char &c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
     assert_errc(pool.add(upper, 1, 5000, key_id(), script_hex(), "available"), Errc::conflict);
+    auto found = pool.find(txid_for(1), 2);
+    assert_true(found.ok() && found->has_value());
+    assert_int_equal((*found)->id, *other);
+    assert_int_equal((*found)->satoshis, 10);
+    assert_string_equal((*found)->key_id.c_str(), key_id().c_str());
+    assert_string_equal((*found)->status.c_str(), "unconfirmed");
+    auto absent = pool.find(txid_for(1), 3);
+    assert_true(absent.ok() && !absent->has_value());
 
     assert_errc(pool.add("abc", 0, 1, key_id(), script_hex(), "available"), Errc::invalid_argument);
     assert_errc(pool.add(txid_for(2), 0, 0, key_id(), script_hex(), "available"), Errc::invalid_argument);
