@@ -36,42 +36,13 @@ using namespace pp::store;
 
 namespace {
 
+using pp::test::connect_app;
+using pp::test::group_teardown;
+
 constexpr int64_t kT0 = 1'700'000'000'000;  // a fixed "now"; claims take the clock as an argument
 constexpr int64_t kLease = 30'000;
 
-#define assert_errc(result, expected) \
-    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
-
-Db connect_app()
-{
-    unsigned err = 0;
-    auto db = Db::connect(test::servers().app, &err);
-    if (!db) fail_msg("connect as pp failed: %s (mysql error %u)", std::string(errc_name(db.error())).c_str(), err);
-    return std::move(*db);
-}
-
-int group_setup(void **)
-{
-    if (!test::setup_mariadb("/tmp/pp-jobs-XXXXXX")) return -1;
-    if (!test::create_app_databases({"pp_jobs"})) return -1;
-    auto db = Db::connect(test::servers().app);
-    if (!db) return -1;
-    std::string detail;
-    auto m = migrate(*db, test::servers().source_root + "/sql", &detail);
-    if (!m) {
-        print_error("migrations failed: %s\n", detail.c_str());
-        return -1;
-    }
-    print_message("private mariadbd under %s, %zu migrations applied\n", test::servers().dir.c_str(),
-                  m->applied.size());
-    return 0;
-}
-
-int group_teardown(void **)
-{
-    test::teardown_servers();
-    return 0;
-}
+int group_setup(void **) { return test::setup_migrated("/tmp/pp-jobs-XXXXXX", "pp_jobs") ? 0 : -1; }
 
 // Every test starts from empty job and pending tables.
 int clean(void **)
