@@ -29,13 +29,7 @@ store::Db *AppContext::db()
 {
     if (db_handle)
         return &*db_handle;
-    store::DbConfig c;
-    c.host = cfg.db_host;
-    c.port = static_cast<unsigned>(cfg.db_port);
-    c.unix_socket = cfg.db_socket;
-    c.user = cfg.db_user;
-    c.password = std::string(cfg.db_password.reveal());
-    c.database = cfg.db_name;
+    const store::DbConfig c = config::db_config(cfg);
     auto db = store::Db::connect(c);
     if (!db) {
         log::warn("mariadb unreachable");

@@ -33,13 +33,7 @@ int cmd_migrate(int argc, char **argv)
         std::fputs("migrate: cannot initialise the MariaDB client library\n", stderr);
         return 1;
     }
-    store::DbConfig dc;
-    dc.host = cfg->db_host;
-    dc.port = static_cast<unsigned>(cfg->db_port);
-    dc.unix_socket = cfg->db_socket;
-    dc.user = cfg->db_user;
-    dc.password = std::string(cfg->db_password.reveal());
-    dc.database = cfg->db_name;
+    store::DbConfig dc = config::db_config(*cfg);
     dc.read_timeout_sec = 300;  // DDL on a large table can take a while
     dc.write_timeout_sec = 300;
     auto db = store::Db::connect(dc);

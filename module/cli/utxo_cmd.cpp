@@ -94,13 +94,7 @@ std::optional<Env> open_env()
         std::fputs("utxo: cannot initialise the MariaDB client library\n", stderr);
         return std::nullopt;
     }
-    store::DbConfig dc;
-    dc.host = cfg->db_host;
-    dc.port = static_cast<unsigned>(cfg->db_port);
-    dc.unix_socket = cfg->db_socket;
-    dc.user = cfg->db_user;
-    dc.password = std::string(cfg->db_password.reveal());
-    dc.database = cfg->db_name;
+    store::DbConfig dc = config::db_config(*cfg);
     auto db = store::Db::connect(dc);
     sodium_memzero(dc.password.data(), dc.password.size());
     if (!db) {

@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "store/db.h"
+
 namespace pp::config {
 
 SecretString::SecretString(std::string_view value)
@@ -353,6 +355,18 @@ bool url_is_private_or_tls(std::string_view url) noexcept
         i = dot + 1;
     }
     return parts == 4;
+}
+
+store::DbConfig db_config(const Config &cfg)
+{
+    store::DbConfig dc;
+    dc.host = cfg.db_host;
+    dc.port = static_cast<unsigned>(cfg.db_port);
+    dc.unix_socket = cfg.db_socket;
+    dc.user = cfg.db_user;
+    dc.password = std::string(cfg.db_password.reveal());
+    dc.database = cfg.db_name;
+    return dc;
 }
 
 }  // namespace pp::config

@@ -15,6 +15,10 @@
 
 #include "common/result.h"
 
+namespace pp::store {
+struct DbConfig;  // store/db.h
+}
+
 namespace pp::config {
 
 enum class Env { development, test, production };
@@ -136,5 +140,10 @@ inline constexpr size_t kMinJwtSecretBytes = 32;
 bool url_is_private_or_tls(std::string_view url) noexcept;
 
 std::string_view env_name(Env e) noexcept;
+
+// The MariaDB connection of `cfg` (host, port, socket, user, password,
+// database) as store::Db takes it; timeouts keep DbConfig's defaults. The
+// password is copied out of its SecretString into DbConfig's std::string.
+store::DbConfig db_config(const Config &cfg);
 
 }  // namespace pp::config

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "store/anchor.h"
 
+#include <initializer_list>
 #include <optional>
 #include <utility>
 
-#include "store/row.h"
+#include "store/claims.h"
+#include "store/patches.h"
+#include "store/pending.h"
 #include "store/txn.h"
 #include "store/utxo_pool.h"
 
@@ -12,17 +15,17 @@ namespace pp::store {
 
 namespace {
 
-Param opt_param(const std::optional<std::string> &v)
-{
-    return v ? Param(std::string_view(*v)) : Param(nullptr);
-}
-
 // A duplicate key that is not the job row's version guard: the callers see
 // conflict only for a lost lease, so anything else unexpected is internal.
 Errc not_lease(Errc e) noexcept
 {
     return e == Errc::conflict ? Errc::internal : e;
 }
+
+// Every status a pending record can have: the final and failure writes
+// below set it whatever it was (the job's version guard decides).
+constexpr std::initializer_list<PendingStatus> kAnyStatus = {PendingStatus::pending, PendingStatus::anchoring,
+                                                             PendingStatus::confirmed, PendingStatus::failed};
 
 // ---- pieces of the final transaction -------------------------------------
 
@@ -37,14 +40,10 @@ Result<void> add_change(Db &db, std::string_view txid, const ChangeOutput &c, st
         return {};
     if (a.error() != Errc::conflict)
         return a.error();
-    auto rows = db.query("SELECT satoshis, key_id FROM utxos WHERE txid = ? AND vout = ?",
-                         {txid, int64_t{c.vout}});
-    if (!rows)
-        return rows.error();
-    if (rows->size() != 1)
-        return Errc::internal;
-    auto sats = col_int<uint64_t>((*rows)[0], 0);
-    if (!sats || *sats != c.satoshis || (*rows)[0][1] != std::optional<std::string>(std::string(key_id)))
+    auto held = pool.find(txid, c.vout);
+    if (!held)
+        return held.error();
+    if (!*held || (*held)->satoshis != c.satoshis || (*held)->key_id != key_id)
         return Errc::internal;
     return {};
 }
@@ -52,22 +51,16 @@ Result<void> add_change(Db &db, std::string_view txid, const ChangeOutput &c, st
 // A registration: the patch state row, or the reason it cannot be written.
 Result<std::string> write_registration(Db &db, const Job &job, const Anchor &a)
 {
-    const std::string_view txid(*job.txid);
-    auto ins = db.execute(
-        "INSERT INTO patch_state (uid_tag_id, current_txid, current_record, record_hash, owner_address) "
-        "VALUES (?, ?, ?, ?, ?)",
-        {std::string_view(job.uid_tag_id), txid, std::string_view(job.record), std::string_view(a.record_hash),
-         std::string_view(a.owner_address)});
+    auto ins = insert_patch_state(db, job.uid_tag_id, *job.txid, job.record, a.record_hash, a.owner_address);
     if (ins)
         return std::string();
     if (ins.error() != Errc::conflict)
         return ins.error();
     // The uid has a state already: ours (harmless) or another record's.
-    auto st = db.query("SELECT current_txid FROM patch_state WHERE uid_tag_id = ? FOR UPDATE",
-                       {std::string_view(job.uid_tag_id)});
+    auto st = lock_patch_state(db, job.uid_tag_id);
     if (!st)
         return st.error();
-    if (st->size() == 1 && (*st)[0][0] == std::optional<std::string>(*job.txid))
+    if (*st && (*st)->current_txid == *job.txid)
         return std::string();
     return std::string("uid already registered by another record");
 }
@@ -76,114 +69,72 @@ Result<std::string> write_registration(Db &db, const Job &job, const Anchor &a)
 // transfer started from.
 Result<std::string> write_transfer(Db &db, const Job &job, const Anchor &a)
 {
-    auto st = db.query("SELECT version, current_txid FROM patch_state WHERE uid_tag_id = ? FOR UPDATE",
-                       {std::string_view(job.uid_tag_id)});
+    auto st = lock_patch_state(db, job.uid_tag_id);
     if (!st)
         return st.error();
-    if (st->empty())
+    if (!*st)
         return std::string("patch state missing");
-    if ((*st)[0][1] == job.txid)
+    const PatchState &s = **st;
+    if (s.current_txid == *job.txid)
         return std::string();  // written by an earlier run that committed
-    if (job.prev_txid && (*st)[0][1] != job.prev_txid)
+    if (job.prev_txid && s.current_txid != *job.prev_txid)
         return std::string("patch state changed before the transfer confirmed");
-    auto version = col_int<int64_t>((*st)[0], 0);
-    if (!version)
-        return version.error();
-    auto up = db.execute(
-        "UPDATE patch_state SET current_txid = ?, current_record = ?, record_hash = ?, owner_address = ?, "
-        "pending_transfer_id = NULL, version = version + 1 WHERE uid_tag_id = ? AND version = ?",
-        {std::string_view(*job.txid), std::string_view(job.record), std::string_view(a.record_hash),
-         std::string_view(a.owner_address), std::string_view(job.uid_tag_id), *version});
-    if (!up)
-        return up.error();
-    if (*up != 1)
-        return Errc::internal;  // the row is locked FOR UPDATE: it cannot have moved
+    if (auto up = replace_patch_state(db, s, *job.txid, job.record, a.record_hash, a.owner_address); !up)
+        return not_lease(up.error());  // the row is locked FOR UPDATE: it cannot have moved
     return std::string();
 }
 
 // The history row; a duplicate is harmless only when it is this very record.
 Result<void> add_history(Db &db, const Job &job, const Anchor &a)
 {
-    auto ins = db.execute(
-        "INSERT INTO records (txid, uid_tag_id, kind, record, record_hash, confirmed_ms) VALUES (?, ?, ?, ?, ?, ?)",
-        {std::string_view(*job.txid), std::string_view(job.uid_tag_id), std::string_view(job.kind),
-         std::string_view(job.record), std::string_view(a.record_hash), a.now_ms});
+    auto kind = from_text<PendingKind>(job.kind);
+    if (!kind)
+        return Errc::internal;  // read from an ENUM column: cannot happen
+    auto ins = insert_record(db, RecordRow{*job.txid, job.uid_tag_id, *kind, job.record, a.record_hash, a.now_ms});
     if (ins)
         return {};
     if (ins.error() != Errc::conflict)
         return ins.error();
-    auto rows = db.query("SELECT uid_tag_id, record_hash FROM records WHERE txid = ?", {std::string_view(*job.txid)});
-    if (!rows)
-        return rows.error();
-    if (rows->size() == 1 && (*rows)[0][0] == std::optional<std::string>(job.uid_tag_id) &&
-        (*rows)[0][1] == std::optional<std::string>(a.record_hash))
+    auto row = find_record(db, *job.txid);
+    if (!row)
+        return row.error();
+    if (*row && (*row)->uid_tag_id == job.uid_tag_id && (*row)->record_hash == a.record_hash)
         return {};
     return Errc::internal;
 }
 
 Result<void> confirm_records(Db &db, const Job &job)
 {
-    const std::string_view txid(*job.txid);
     if (job.claim_intent_id) {
-        auto c = db.execute(
-            "UPDATE claim_intents SET status = 'confirmed', txid = ?, error = NULL, version = version + 1 "
-            "WHERE id = ?",
-            {txid, std::string_view(*job.claim_intent_id)});
-        if (!c)
+        if (auto c = confirm_claim(db, *job.claim_intent_id, *job.txid); !c)
             return c.error();
     }
-    auto p = db.execute("UPDATE pending_records SET status = 'confirmed', txid = ?, error = NULL WHERE id = ?",
-                        {txid, std::string_view(job.pending_id)});
-    if (!p)
+    if (auto p = set_pending_status(db, job.pending_id, PendingStatus::confirmed, kAnyStatus, job.txid); !p)
         return p.error();
     return {};
 }
 
 // ---- pieces of the failure transaction -----------------------------------
 
-Result<void> clear_pending_transfer(Db &db, const Job &job)
-{
-    auto st = db.query("SELECT version FROM patch_state WHERE uid_tag_id = ? AND pending_transfer_id = ? FOR UPDATE",
-                       {std::string_view(job.uid_tag_id), std::string_view(job.pending_id)});
-    if (!st)
-        return st.error();
-    if (st->empty())
-        return {};  // not ours (or already cleared)
-    auto version = col_int<int64_t>((*st)[0], 0);
-    if (!version)
-        return version.error();
-    auto u = db.execute(
-        "UPDATE patch_state SET pending_transfer_id = NULL, version = version + 1 WHERE uid_tag_id = ? AND version = ?",
-        {std::string_view(job.uid_tag_id), *version});
-    if (!u)
-        return u.error();
-    return *u == 1 ? Result<void>() : Result<void>(Errc::internal);
-}
-
 // Job, pending record, transfer hold and claim intent of a failure; the
 // inputs are the caller's business.
 Result<void> fail_rows(Db &db, Job &copy, std::string_view reason, bool on_chain, int64_t now_ms)
 {
-    // The txid is shown only for a transaction that is on chain.
-    const Param txid = on_chain ? opt_param(copy.txid) : Param(nullptr);
     if (auto r = retry_job(db, copy, reason, now_ms); !r)  // counts the last attempt, keeps the reason
         return r;
     if (auto r = advance_job(db, copy, JobStep::failed, std::nullopt, std::nullopt, 0); !r)
         return r;
-    auto p = db.execute("UPDATE pending_records SET status = 'failed', error = ?, txid = ? WHERE id = ?",
-                        {reason, txid, std::string_view(copy.pending_id)});
-    if (!p)
+    // The txid is shown only for a transaction that is on chain.
+    const std::optional<std::string> txid = on_chain ? copy.txid : std::nullopt;
+    if (auto p = set_pending_status(db, copy.pending_id, PendingStatus::failed, kAnyStatus, txid, std::string(reason));
+        !p)
         return not_lease(p.error());
     if (copy.kind == "transfer") {
-        if (auto e = clear_pending_transfer(db, copy); !e)
+        if (auto e = clear_pending_transfer(db, copy.uid_tag_id, copy.pending_id); !e)
             return not_lease(e.error());
     }
     if (copy.claim_intent_id) {
-        auto c = db.execute(
-            "UPDATE claim_intents SET status = 'failed', error = ?, version = version + 1 "
-            "WHERE id = ? AND status IN ('pending','approved')",
-            {reason, std::string_view(*copy.claim_intent_id)});
-        if (!c)
+        if (auto c = fail_claim(db, *copy.claim_intent_id, reason); !c)
             return not_lease(c.error());
     }
     return {};
@@ -245,9 +196,8 @@ Result<void> mark_inputs_locked(Db &db, Job &job, int64_t lease_until_ms)
     Job copy;
     auto r = with_txn(db, [&](Txn &t) -> Result<void> {
         copy = job;
-        auto p = t.db().execute(
-            "UPDATE pending_records SET status = 'anchoring' WHERE id = ? AND status IN ('pending','anchoring')",
-            {std::string_view(copy.pending_id)});
+        auto p = set_pending_status(t.db(), copy.pending_id, PendingStatus::anchoring,
+                                    {PendingStatus::pending, PendingStatus::anchoring});
         if (!p)
             return not_lease(p.error());
         return advance_job(t.db(), copy, JobStep::inputs_locked, std::nullopt, std::nullopt, lease_until_ms);

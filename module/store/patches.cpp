@@ -32,6 +32,18 @@ Result<std::optional<PatchState>> to_state(Result<std::vector<Row>> rows)
     return std::optional<PatchState>(std::move(s));
 }
 
+constexpr std::string_view kRecordColumns =
+    "SELECT txid, uid_tag_id, kind, record, record_hash, confirmed_ms FROM records ";
+
+Result<RecordRow> to_record(const Row &r)
+{
+    auto kind = col_enum<PendingKind>(r, 2);
+    auto ms = col_int<int64_t>(r, 5);
+    if (!kind || !ms || !r[0] || !r[1] || !r[3] || !r[4])
+        return Errc::internal;
+    return RecordRow{*r[0], *r[1], *kind, *r[3], *r[4], *ms};
+}
+
 Result<void> one_row(Result<uint64_t> n)
 {
     if (!n)
@@ -50,10 +62,7 @@ Result<std::optional<PatchState>> load_patch_state(Db &db, std::string_view uid)
 
 Result<std::optional<PatchState>> lock_patch_state(Db &db, std::string_view uid)
 {
-    return to_state(db.query(
-        "SELECT uid_tag_id, current_txid, current_record, record_hash, owner_address, pending_transfer_id, version "
-        "FROM patch_state WHERE uid_tag_id = ? FOR UPDATE",
-        {uid}));
+    return to_state(db.query(std::string(kStateColumns) + " FOR UPDATE", {uid}));
 }
 
 Result<bool> patch_registered_locked(Db &db, std::string_view uid)
@@ -132,22 +141,31 @@ Result<void> insert_record(Db &db, const RecordRow &r)
     return {};
 }
 
+Result<std::optional<RecordRow>> find_record(Db &db, std::string_view txid)
+{
+    auto rows = db.query(std::string(kRecordColumns) + "WHERE txid = ?", {txid});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<RecordRow>();
+    auto r = to_record((*rows)[0]);
+    if (!r)
+        return r.error();
+    return std::optional<RecordRow>(std::move(*r));
+}
+
 Result<std::vector<RecordRow>> patch_history(Db &db, std::string_view uid)
 {
-    auto rows = db.query(
-        "SELECT txid, uid_tag_id, kind, record, record_hash, confirmed_ms FROM records "
-        "WHERE uid_tag_id = ? ORDER BY confirmed_ms, txid",
-        {uid});
+    auto rows = db.query(std::string(kRecordColumns) + "WHERE uid_tag_id = ? ORDER BY confirmed_ms, txid", {uid});
     if (!rows)
         return rows.error();
     std::vector<RecordRow> out;
     out.reserve(rows->size());
     for (const Row &r : *rows) {
-        auto kind = col_enum<PendingKind>(r, 2);
-        auto ms = col_int<int64_t>(r, 5);
-        if (!kind || !ms || !r[0] || !r[1] || !r[3] || !r[4])
-            return Errc::internal;
-        out.push_back(RecordRow{*r[0], *r[1], *kind, *r[3], *r[4], *ms});
+        auto rec = to_record(r);
+        if (!rec)
+            return rec.error();
+        out.push_back(std::move(*rec));
     }
     return out;
 }

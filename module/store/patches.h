@@ -72,6 +72,8 @@ struct RecordRow {
 
 // Appends one history row; conflict when a row with this txid exists.
 Result<void> insert_record(Db &db, const RecordRow &r);
+// The history row of `txid`; nullopt if none.
+Result<std::optional<RecordRow>> find_record(Db &db, std::string_view txid);
 // Every record of `uid`, oldest first.
 Result<std::vector<RecordRow>> patch_history(Db &db, std::string_view uid);
 

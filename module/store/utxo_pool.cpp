@@ -212,6 +212,17 @@ Result<std::vector<Utxo>> UtxoPool::locked_by(uint64_t job_id)
                               {i64(job_id)}));
 }
 
+Result<std::optional<Utxo>> UtxoPool::find(std::string_view txid, uint32_t vout)
+{
+    auto rows = to_utxos(db_.query(std::string("SELECT ") + kColumns + " FROM utxos WHERE txid = ? AND vout = ?",
+                                   {txid, int64_t{vout}}));
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<Utxo>();
+    return std::optional<Utxo>(std::move(rows->front()));
+}
+
 Result<uint64_t> UtxoPool::mark_spent(uint64_t job_id, std::string_view spent_txid)
 {
     if (!is_hex_of(spent_txid, 64, 64))

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,8 @@ public:
     // is discovered are released again.
     Result<std::vector<Utxo>> lock_for_job(uint64_t job_id, uint64_t need_satoshis, int64_t now_ms);
     Result<std::vector<Utxo>> locked_by(uint64_t job_id);
+    // The pool's entry for an outpoint, in any status; nullopt if none.
+    Result<std::optional<Utxo>> find(std::string_view txid, uint32_t vout);
     // locked → spent for every UTXO locked by the job.
     Result<uint64_t> mark_spent(uint64_t job_id, std::string_view spent_txid);
     // locked → available for every UTXO locked by the job.

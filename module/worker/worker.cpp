@@ -106,13 +106,7 @@ int config_error(const char *line)
 // requested (then nullopt).
 std::optional<store::Db> connect_db(const config::Config &cfg)
 {
-    store::DbConfig dc;
-    dc.host = cfg.db_host;
-    dc.port = static_cast<unsigned>(cfg.db_port);
-    dc.unix_socket = cfg.db_socket;
-    dc.user = cfg.db_user;
-    dc.password = std::string(cfg.db_password.reveal());
-    dc.database = cfg.db_name;
+    const store::DbConfig dc = config::db_config(cfg);
     std::optional<store::Db> db;
     int64_t wait = cfg.worker_poll_ms;
     while (!db && !g_stop) {

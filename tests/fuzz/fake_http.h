@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace pp::fuzz {
@@ -153,5 +154,27 @@ private:
     size_t next_ = 0;
     int requests_ = 0;
 };
+
+// The real Client (kms::Client, chain::Client) of `server`, made to fail
+// fast: a 2 s timeout and no retries (a 5xx would otherwise sleep). Options
+// the Client refuses abort the target: it could fuzz nothing.
+template <typename Client, typename Options>
+Client client_of(const FakeHttp &server, Options o)
+{
+    o.base_url = server.base_url();
+    o.timeout_ms = 2000;
+    o.retries = 0;
+    auto c = Client::create(std::move(o));
+    if (!c)
+        std::abort();
+    return std::move(*c);
+}
+
+// Every `from` in `s` replaced by `to` (placeholders in a script).
+inline void replace_all(std::string &s, std::string_view from, std::string_view to)
+{
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+}
 
 }  // namespace pp::fuzz

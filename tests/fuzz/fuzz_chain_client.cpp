@@ -37,14 +37,8 @@ struct Harness {
         tx_hex = crypto::hex_encode(crypto::serialize(tx));
         txid = crypto::txid_hex(tx);
         chain::ChainOptions o;
-        o.base_url = server.base_url();
         o.network = "test";
-        o.timeout_ms = 2000;
-        o.retries = 0;  // a 5xx would otherwise sleep
-        auto c = chain::Client::create(std::move(o));
-        if (!c)
-            std::abort();
-        client.emplace(std::move(*c));
+        client.emplace(fuzz::client_of<chain::Client>(server, std::move(o)));
     }
 };
 
@@ -73,8 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const size_t nl = in.find('\n');
     const std::string_view op = in.substr(0, nl);
     std::string script(nl == std::string_view::npos ? std::string_view() : in.substr(nl + 1));
-    for (size_t at = script.find("$TXID"); at != std::string::npos; at = script.find("$TXID", at + 64))
-        script.replace(at, 5, h.txid);
+    fuzz::replace_all(script, "$TXID", h.txid);
     h.server.script(fuzz::parse_script(script));
 
     if (op == "broadcast") {

@@ -43,14 +43,8 @@ struct Harness {
             keys[i].hex = crypto::hex_encode(crypto::serialize_pubkey(*pk));
         }
         kms::ClientOptions o;
-        o.base_url = server.base_url();
         o.api_key = "fuzz-kms-token";
-        o.timeout_ms = 2000;
-        o.retries = 0;  // a 5xx would otherwise sleep
-        auto c = kms::Client::create(std::move(o));
-        if (!c)
-            std::abort();
-        client.emplace(std::move(*c));
+        client.emplace(fuzz::client_of<kms::Client>(server, std::move(o)));
     }
 };
 
@@ -58,12 +52,6 @@ Harness &harness()
 {
     static Harness *h = new Harness();
     return *h;
-}
-
-void replace_all(std::string &s, const std::string &from, const std::string &to)
-{
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
 }
 
 void fuzz_sign(Harness &h, std::string_view op, std::string script)
@@ -78,8 +66,8 @@ void fuzz_sign(Harness &h, std::string_view op, std::string script)
         auto der = crypto::ecdsa_sign_der(h.keys[i % 2].sk, reqs[i].digest);
         if (!der)
             std::abort();
-        replace_all(script, "$SIG" + std::to_string(i), crypto::hex_encode(*der));
-        replace_all(script, "$PUB" + std::to_string(i), h.keys[i % 2].hex);
+        fuzz::replace_all(script, "$SIG" + std::to_string(i), crypto::hex_encode(*der));
+        fuzz::replace_all(script, "$PUB" + std::to_string(i), h.keys[i % 2].hex);
     }
     h.server.script(fuzz::parse_script(script));
     auto out = h.client->sign(reqs);

@@ -18,6 +18,7 @@
 #include "vectors.h"  // cmocka includes
 
 #include "store/cache.h"
+#include "store/migrate.h"
 
 namespace pp::test {
 namespace {
@@ -220,6 +221,43 @@ void teardown_servers()
     stop(&g_servers.mariadbd, 60);
     store::db_library_end();
     kill_children_at_exit();  // removes the temp dir
+}
+
+bool setup_migrated(const char *dir_template, const char *dbname)
+{
+    if (!setup_mariadb(dir_template)) return false;
+    if (!create_app_databases({dbname})) return false;
+    auto db = store::Db::connect(g_servers.app);
+    if (!db) {
+        print_error("cannot connect to %s as the app user\n", dbname);
+        return false;
+    }
+    std::string detail;
+    auto m = store::migrate(*db, g_servers.source_root + "/sql", &detail);
+    if (!m) {
+        print_error("migrations failed: %s\n", detail.c_str());
+        return false;
+    }
+    print_message("private mariadbd under %s, %zu migrations applied\n", g_servers.dir.c_str(), m->applied.size());
+    return true;
+}
+
+store::Db connect_app(const char *database)
+{
+    store::DbConfig cfg = g_servers.app;
+    if (database) cfg.database = database;
+    unsigned err = 0;
+    auto db = store::Db::connect(cfg, &err);
+    if (!db)
+        fail_msg("connect as pp to %s failed: %s (mysql error %u)", cfg.database.c_str(),
+                 std::string(errc_name(db.error())).c_str(), err);
+    return std::move(*db);
+}
+
+int group_teardown(void **)
+{
+    teardown_servers();
+    return 0;
 }
 
 }  // namespace pp::test

@@ -7,6 +7,9 @@
 // called setup_mariadb() owns the server processes. Children made with fork()
 // inherit the atexit cleanup, so they must leave with _exit(), never exit().
 // Errors: setup functions return false after print_error() says why.
+//
+// Also the pieces every integration test shares: connect_app(),
+// setup_migrated() for a group_setup, group_teardown() and assert_errc.
 #pragma once
 
 #include <sys/types.h>
@@ -52,4 +55,19 @@ bool start_memcached();
 // Stops memcached and mariadbd, ends the client library, removes the dir.
 void teardown_servers();
 
+// setup_mariadb(dir_template), create_app_databases({dbname}) and the
+// migrations of sql/ applied to it as the app user.
+bool setup_migrated(const char *dir_template, const char *dbname);
+// A connection as the app user to `database` (default: servers().app's);
+// fails the running cmocka test when there is none.
+store::Db connect_app(const char *database = nullptr);
+// cmocka group teardown: teardown_servers().
+int group_teardown(void **state);
+
 }  // namespace pp::test
+
+// Asserts that a Result holds the error `expected`; the message names both.
+// (Expands where cmocka's headers are included; errc_name is in common/result.h.)
+#define assert_errc(result, expected) \
+    assert_string_equal(std::string(pp::errc_name((result).error())).c_str(), \
+                        std::string(pp::errc_name(expected)).c_str())

@@ -36,42 +36,13 @@ using namespace pp::store;
 
 namespace {
 
+using pp::test::connect_app;
+using pp::test::group_teardown;
+
 constexpr int64_t kT0 = 1'700'000'000'000;  // a fixed "now"; claims take the clock as an argument
 constexpr int64_t kLease = 30'000;
 
-#define assert_errc(result, expected) \
-    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
-
-Db connect_app()
-{
-    unsigned err = 0;
-    auto db = Db::connect(test::servers().app, &err);
-    if (!db) fail_msg("connect as pp failed: %s (mysql error %u)", std::string(errc_name(db.error())).c_str(), err);
-    return std::move(*db);
-}
-
-int group_setup(void **)
-{
-    if (!test::setup_mariadb("/tmp/pp-jobs-XXXXXX")) return -1;
-    if (!test::create_app_databases({"pp_jobs"})) return -1;
-    auto db = Db::connect(test::servers().app);
-    if (!db) return -1;
-    std::string detail;
-    auto m = migrate(*db, test::servers().source_root + "/sql", &detail);
-    if (!m) {
-        print_error("migrations failed: %s\n", detail.c_str());
-        return -1;
-    }
-    print_message("private mariadbd under %s, %zu migrations applied\n", test::servers().dir.c_str(),
-                  m->applied.size());
-    return 0;
-}
-
-int group_teardown(void **)
-{
-    test::teardown_servers();
-    return 0;
-}
+int group_setup(void **) { return test::setup_migrated("/tmp/pp-jobs-XXXXXX", "pp_jobs") ? 0 : -1; }
 
 // Every test starts from empty job and pending tables.
 int clean(void **)
@@ -536,6 +507,61 @@ void final_transaction_is_not_repeated(void **)
     assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE txid = ?", {std::string_view(txid)}).c_str(), "1");
 }
 
+// The final transaction's duplicate keys are accepted only when they are
+// this very job's rows: a change outpoint in the pool with another amount or
+// a history row with another hash abort it (nothing committed), a uid
+// registered by another record refuses the record and fails the job.
+void final_transaction_checks_duplicates(void **)
+{
+    Db db = connect_app();
+    const std::string uid = "uid-dups", txid(64, 'b');
+    enqueue_one(db, uid);
+    Job job = claim_some(db, "w", kT0);
+    const uint64_t input = job_at_broadcast(db, job, txid);
+    const int64_t jid = static_cast<int64_t>(job.id), in = static_cast<int64_t>(input);
+    const std::string_view t(txid), pid(job.pending_id);
+    Anchor a;
+    a.record_hash = std::string(64, 'f');
+    a.owner_address = "x";
+    a.change = {{1, 40'000, kScript}};
+    a.change_key_id = kKey;
+    a.now_ms = kT0;
+
+    UtxoPool pool(db);
+    assert_true(pool.add(txid, 1, 39'999, kKey, kScript, "available").ok());
+    Job copy = job;
+    assert_errc(confirm_anchor(db, copy, a), Errc::internal);
+    assert_true(copy.step == JobStep::broadcast);
+    assert_string_equal(one(db, "SELECT step FROM jobs WHERE id = ?", {jid}).c_str(), "broadcast");
+    assert_string_equal(one(db, "SELECT status FROM utxos WHERE id = ?", {in}).c_str(), "locked");
+
+    assert_true(db.execute("DELETE FROM utxos WHERE txid = ?", {t}).ok());
+    assert_true(db.execute("INSERT INTO records (txid, uid_tag_id, kind, record, record_hash, confirmed_ms) "
+                           "VALUES (?, ?, 'registration', '{}', ?, 1)",
+                           {t, std::string_view(uid), std::string_view(std::string(64, 'c'))})
+                    .ok());
+    assert_errc(confirm_anchor(db, copy, a), Errc::internal);
+    assert_string_equal(one(db, "SELECT step FROM jobs WHERE id = ?", {jid}).c_str(), "broadcast");
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE txid = ?", {t}).c_str(), "0");
+
+    assert_true(db.execute("DELETE FROM records WHERE txid = ?", {t}).ok());
+    assert_true(db.execute("INSERT INTO patch_state (uid_tag_id, current_txid, current_record, record_hash, "
+                           "owner_address) VALUES (?, ?, '{}', ?, 'y')",
+                           {std::string_view(uid), std::string_view(std::string(64, 'c')),
+                            std::string_view(a.record_hash)})
+                    .ok());
+    auto r = confirm_anchor(db, copy, a);
+    assert_true(r.ok());
+    assert_string_equal(r->refused.c_str(), "uid already registered by another record");
+    assert_true(copy.step == JobStep::failed);
+    assert_string_equal(one(db, "SELECT step FROM jobs WHERE id = ?", {jid}).c_str(), "failed");
+    assert_string_equal(one(db, "SELECT status FROM utxos WHERE id = ?", {in}).c_str(), "spent");
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM utxos WHERE txid = ? AND satoshis = 40000", {t}).c_str(), "1");
+    assert_string_equal(one(db, "SELECT status FROM pending_records WHERE id = ?", {pid}).c_str(), "failed");
+    assert_string_equal(one(db, "SELECT txid FROM pending_records WHERE id = ?", {pid}).c_str(), txid.c_str());
+    assert_string_equal(one(db, "SELECT COUNT(*) FROM records WHERE txid = ?", {t}).c_str(), "0");
+}
+
 }  // namespace
 
 int main()
@@ -553,6 +579,7 @@ int main()
         cmocka_unit_test_setup(claims_are_in_id_order, clean),
         cmocka_unit_test_setup(final_transaction_rerun_after_deadlock, clean),
         cmocka_unit_test_setup(final_transaction_is_not_repeated, clean),
+        cmocka_unit_test_setup(final_transaction_checks_duplicates, clean),
     };
     return cmocka_run_group_tests_name("jobs", tests, group_setup, group_teardown);
 }

@@ -31,42 +31,13 @@ using namespace pp::store;
 
 namespace {
 
-#define assert_errc(result, expected) \
-    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
+using pp::test::connect_app;
+using pp::test::group_teardown;
 
 constexpr int64_t kT0 = 1'700'000'000;  // unix seconds, a fixed "now"
 const std::string kTxA(64, 'a'), kTxB(64, 'b');
 
-Db connect_app()
-{
-    unsigned err = 0;
-    auto db = Db::connect(test::servers().app, &err);
-    if (!db) fail_msg("connect as pp failed: %s (mysql error %u)", std::string(errc_name(db.error())).c_str(), err);
-    return std::move(*db);
-}
-
-int group_setup(void **)
-{
-    if (!test::setup_mariadb("/tmp/pp-repos-XXXXXX")) return -1;
-    if (!test::create_app_databases({"pp_repos"})) return -1;
-    auto db = Db::connect(test::servers().app);
-    if (!db) return -1;
-    std::string detail;
-    auto m = migrate(*db, test::servers().source_root + "/sql", &detail);
-    if (!m) {
-        print_error("migrations failed: %s\n", detail.c_str());
-        return -1;
-    }
-    print_message("private mariadbd under %s, %zu migrations applied\n", test::servers().dir.c_str(),
-                  m->applied.size());
-    return 0;
-}
-
-int group_teardown(void **)
-{
-    test::teardown_servers();
-    return 0;
-}
+int group_setup(void **) { return test::setup_migrated("/tmp/pp-repos-XXXXXX", "pp_repos") ? 0 : -1; }
 
 int clean(void **)
 {
@@ -180,6 +151,14 @@ void patch_state_and_transfer_lock(void **)
     assert_string_equal((*uid)->c_str(), "UID-1");
     auto missing = uid_of_record(db, kTxB);
     assert_true(missing.ok() && !missing->has_value());
+    auto rec = find_record(db, kTxA);
+    assert_true(rec.ok() && rec->has_value());
+    assert_string_equal((*rec)->uid_tag_id.c_str(), "UID-1");
+    assert_string_equal((*rec)->record_hash.c_str(), std::string(64, 'h').c_str());
+    assert_true((*rec)->kind == PendingKind::registration);
+    assert_int_equal((*rec)->confirmed_ms, 1000);
+    auto no_rec = find_record(db, kTxB);
+    assert_true(no_rec.ok() && !no_rec->has_value());
 
     auto s = load_patch_state(db, "UID-1");
     assert_true(s.ok() && s->has_value());

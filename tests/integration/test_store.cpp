@@ -34,9 +34,8 @@ pp::test::Servers &g_env = pp::test::servers();
 using pp::test::start_mariadbd;
 using pp::test::start_memcached;
 using pp::test::stop;
-
-#define assert_errc(result, expected) \
-    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
+using pp::test::connect_app;
+using pp::test::group_teardown;
 
 int group_setup(void **)
 {
@@ -48,23 +47,6 @@ int group_setup(void **)
     }
     print_message("private mariadbd and memcached running under %s\n", g_env.dir.c_str());
     return 0;
-}
-
-int group_teardown(void **)
-{
-    pp::test::teardown_servers();
-    return 0;
-}
-
-Db connect_app(const char *database = "pp_test")
-{
-    DbConfig cfg = g_env.app;
-    cfg.database = database;
-    unsigned err = 0;
-    auto db = Db::connect(cfg, &err);
-    if (!db) fail_msg("connect as pp to %s failed: %s (mysql error %u)", database,
-                      std::string(errc_name(db.error())).c_str(), err);
-    return std::move(*db);
 }
 
 void create_items(Db &db)

@@ -32,19 +32,11 @@ using namespace pp::store;
 
 namespace {
 
-#define assert_errc(result, expected) \
-    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
+using pp::test::connect_app;
+using pp::test::group_teardown;
 
 // Rows the other side writes before its deadlocking UPDATE, so it is heavier.
 constexpr int kHeavyRows = 200;
-
-Db connect_app()
-{
-    unsigned err = 0;
-    auto db = Db::connect(test::servers().app, &err);
-    if (!db) fail_msg("connect as pp failed: %s (mysql error %u)", std::string(errc_name(db.error())).c_str(), err);
-    return std::move(*db);
-}
 
 int group_setup(void **)
 {
@@ -58,12 +50,6 @@ int group_setup(void **)
         "CREATE TABLE ballast (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB;");
     if (!r) return -1;
     print_message("private mariadbd under %s\n", test::servers().dir.c_str());
-    return 0;
-}
-
-int group_teardown(void **)
-{
-    test::teardown_servers();
     return 0;
 }
 

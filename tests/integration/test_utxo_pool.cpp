@@ -36,42 +36,13 @@ using namespace pp::store;
 
 namespace {
 
-#define assert_errc(result, expected) \
-    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
+using pp::test::connect_app;
+using pp::test::group_teardown;
 
 constexpr int64_t kNow = 1'700'000'000'000;
 constexpr int64_t kMinute = 60'000;
 
-int group_setup(void **)
-{
-    if (!pp::test::setup_mariadb("/tmp/pp-utxo-XXXXXX")) return -1;
-    if (!pp::test::create_app_databases({"pp_utxo"})) return -1;
-    auto db = Db::connect(pp::test::servers().app);
-    if (!db) return -1;
-    std::string detail;
-    auto m = migrate(*db, pp::test::servers().source_root + "/sql", &detail);
-    if (!m) {
-        print_error("migrate failed: %s\n", detail.c_str());
-        return -1;
-    }
-    print_message("private mariadbd under %s, %zu migrations applied\n", pp::test::servers().dir.c_str(),
-                  m->applied.size());
-    return 0;
-}
-
-int group_teardown(void **)
-{
-    pp::test::teardown_servers();
-    return 0;
-}
-
-Db connect_app()
-{
-    unsigned err = 0;
-    auto db = Db::connect(pp::test::servers().app, &err);
-    if (!db) fail_msg("connect failed: %s (mysql error %u)", std::string(errc_name(db.error())).c_str(), err);
-    return std::move(*db);
-}
+int group_setup(void **) { return test::setup_migrated("/tmp/pp-utxo-XXXXXX", "pp_utxo") ? 0 : -1; }
 
 void reset(Db &db)
 {
@@ -148,6 +119,14 @@ void add_and_duplicate(void **)
     std::string upper = txid_for(1);
     for (char &c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
     assert_errc(pool.add(upper, 1, 5000, key_id(), script_hex(), "available"), Errc::conflict);
+    auto found = pool.find(txid_for(1), 2);
+    assert_true(found.ok() && found->has_value());
+    assert_int_equal((*found)->id, *other);
+    assert_int_equal((*found)->satoshis, 10);
+    assert_string_equal((*found)->key_id.c_str(), key_id().c_str());
+    assert_string_equal((*found)->status.c_str(), "unconfirmed");
+    auto absent = pool.find(txid_for(1), 3);
+    assert_true(absent.ok() && !absent->has_value());
 
     assert_errc(pool.add("abc", 0, 1, key_id(), script_hex(), "available"), Errc::invalid_argument);
     assert_errc(pool.add(txid_for(2), 0, 0, key_id(), script_hex(), "available"), Errc::invalid_argument);

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "config/config.h"
+#include "store/db.h"
 
 #include "vectors.h"  // last: cmocka's fail() macro must not meet <ios>
 
@@ -187,6 +188,27 @@ static void secret_names_cover_every_credential(void **)
         assert_true(std::strcmp(n, "DB_USER") != 0 && std::strcmp(n, "KMS_URL") != 0);
 }
 
+// The one mapping of the DB_* settings onto store::DbConfig (app, worker, CLI).
+static void db_config_carries_every_db_setting(void **)
+{
+    EnvMap env = production();
+    env["DB_HOST"] = "127.0.0.9";
+    env["DB_PORT"] = "3307";
+    env["DB_SOCKET"] = "/run/pp/db.sock";
+    env["DB_NAME"] = "pp_other";
+    std::string line;
+    auto cfg = load_from(env, &line);
+    assert_true(cfg.ok());
+    const store::DbConfig dc = db_config(*cfg);
+    assert_string_equal(dc.host.c_str(), "127.0.0.9");
+    assert_int_equal(dc.port, 3307);
+    assert_string_equal(dc.unix_socket.c_str(), "/run/pp/db.sock");
+    assert_string_equal(dc.user.c_str(), "pp");
+    assert_string_equal(dc.password.c_str(), "pw");
+    assert_string_equal(dc.database.c_str(), "pp_other");
+    assert_int_equal(dc.read_timeout_sec, store::DbConfig{}.read_timeout_sec);
+}
+
 static void scrub_env_wipes_the_value_in_place(void **)
 {
     // putenv keeps our buffer as the environment entry, as the initial block
@@ -216,6 +238,7 @@ int main()
         cmocka_unit_test(production_needs_only_the_roles_own_secrets),
         cmocka_unit_test(production_refuses_clear_text_kms_off_loopback),
         cmocka_unit_test(secret_names_cover_every_credential),
+        cmocka_unit_test(db_config_carries_every_db_setting),
         cmocka_unit_test(scrub_env_wipes_the_value_in_place),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
