@@ -17,6 +17,7 @@
 
 #include "app/pipeline.h"
 #include "app/routes.h"
+#include "common/args.h"
 #include "common/json.h"
 #include "config/config.h"
 #include "log/log.h"
@@ -27,29 +28,39 @@
 
 namespace {
 
+constexpr int kMaxWorkers = 256;
+
 struct Args {
     std::string listen;
     int workers = 0;
     unsigned socket_mode = 0660;
 };
 
-bool parse_args(int argc, char **argv, Args &a)
+// 0: parsed; 1: not understood (the caller prints the usage); 2: a bad
+// value, already reported on one line.
+int parse_args(int argc, char **argv, Args &a)
 {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--listen" && i + 1 < argc) {
             a.listen = argv[++i];
         } else if (arg == "--workers" && i + 1 < argc) {
-            a.workers = std::atoi(argv[++i]);
-            if (a.workers < 1 || a.workers > 256)
-                return false;
+            const char *v = argv[++i];
+            auto n = pp::parse_int_in(v, 1, kMaxWorkers);
+            if (!n)
+                return pp::bad_int_option("patchproof-fcgi", "--workers", v, 1, kMaxWorkers);
+            a.workers = static_cast<int>(*n);
         } else if (arg == "--socket-mode" && i + 1 < argc) {
-            a.socket_mode = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 8));
+            const char *v = argv[++i];
+            auto mode = pp::parse_int_in(v, 0, 0777, 8);
+            if (!mode)
+                return pp::bad_int_option("patchproof-fcgi", "--socket-mode", v, 0, 0777, 8);
+            a.socket_mode = static_cast<unsigned>(*mode);
         } else {
-            return false;
+            return 1;
         }
     }
-    return true;
+    return 0;
 }
 
 int fail(const std::string &line)
@@ -65,7 +76,9 @@ int main(int argc, char **argv)
 {
     pp::log::set_component("fcgi");
     Args args;
-    if (!parse_args(argc, argv, args))
+    if (int rc = parse_args(argc, argv, args); rc == 2)
+        return rc;
+    else if (rc != 0)
         return fail("usage: patchproof-fcgi [--listen PATH|HOST:PORT] [--workers N] [--socket-mode OCTAL]");
 
     std::string error_line;

@@ -33,6 +33,7 @@
 
 #include <sodium.h>
 
+#include "common/args.h"
 #include "common/json.h"
 #include "crypto/base58.h"
 #include "crypto/encoding.h"
@@ -92,16 +93,6 @@ constexpr IntVar kIntVars[] = {
     {"DEVCHAIN_GENESIS_OUTPUTS", &Settings::genesis_outputs, 1, 10'000},
     {"DEVCHAIN_GENESIS_SATS", &Settings::genesis_sats, 1, int64_t(crypto::MAX_MONEY)},
 };
-
-bool parse_int(std::string_view v, int64_t &out)
-{
-    // The whole text, decimal, in range: no sign games, spaces or suffixes.
-    int64_t n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return false;
-    out = n;
-    return true;
-}
 
 std::string env_or(const char *name, std::string fallback)
 {
@@ -471,9 +462,9 @@ int main(int argc, char **argv)
         if (const char *v = value("--listen")) {
             s.listen = v;
         } else if (const char *w = value("--workers")) {
-            int64_t n = 0;
-            if (!parse_int(w, n) || n < 1 || n > kMaxWorkers) return usage();
-            s.workers = int(n);
+            auto n = parse_int_in(w, 1, kMaxWorkers);
+            if (!n) return bad_int_option("patchproof-devchain", "--workers", w, 1, kMaxWorkers);
+            s.workers = int(*n);
         } else if (const char *d = value("--sql-dir")) {
             sql_flag = d;
         } else {

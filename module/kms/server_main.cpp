@@ -33,6 +33,7 @@
 
 #include <sodium.h>
 
+#include "common/args.h"
 #include "common/json.h"
 #include "config/config.h"
 #include "crypto/base58.h"
@@ -399,11 +400,10 @@ int main(int argc, char **argv)
         if (const char *v = value("--listen")) {
             listen = v;
         } else if (const char *w = value("--workers")) {
-            char *end = nullptr;
-            const long n = std::strtol(w, &end, 10);
-            if (!end || *end || n < 1 || n > kMaxWorkers)
-                return usage();
-            workers = static_cast<int>(n);
+            auto n = parse_int_in(w, 1, kMaxWorkers);
+            if (!n)
+                return bad_int_option("patchproof-kms", "--workers", w, 1, kMaxWorkers);
+            workers = static_cast<int>(*n);
         } else {
             return usage();
         }
