@@ -26,7 +26,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stack import (LOOPBACK, Stack, StackError, load_env_file,  # noqa: E402
+from stack import (LOOPBACK, Stack, StackError, base_env, load_env_file,  # noqa: E402
                    write_env_file, _write_private)
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -217,8 +217,7 @@ class Service:
                 self.keys = json.load(f)
         except FileNotFoundError:
             self.keys = {}
-        env = {k: v for k, v in os.environ.items() if not k.startswith('KMS_')}
-        env.update(self.kms_env())
+        env = {**base_env(), **self.kms_env()}
         for label in KEY_LABELS:
             if label in self.keys:
                 continue
@@ -245,7 +244,7 @@ class Service:
     def cli(self, *args, check=True):
         """The admin CLI with the admin role's environment."""
         return subprocess.run([self.binary('patchproof'), *args],
-                              env={**os.environ, **self.admin_env()},
+                              env={**base_env(), **self.admin_env()},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=check)
 
     def migrate(self):

@@ -34,7 +34,7 @@ import weakref
 
 __all__ = [
     'Stack', 'StackError', 'free_port', 'render_template', 'render_site',
-    'make_self_signed_cert', 'load_env_file', 'write_env_file', 'NGINX_DIR',
+    'make_self_signed_cert', 'load_env_file', 'write_env_file', 'NGINX_DIR', 'base_env',
 ]
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -79,6 +79,19 @@ def _unix_open(path, timeout=0.5):
 
 
 _libc = None
+
+
+# What a child inherits from whoever started the stack: the plain process
+# facts and the sanitizer settings, never a credential. Every secret a role
+# needs is handed to it explicitly (scripts/assemble.py), so a shell that
+# sourced var/dev.env passes none of them on to another role.
+_INHERITED = ('PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'TZ', 'TMPDIR', 'TERM',
+              'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS')
+
+
+def base_env():
+    """The part of os.environ a child process may see."""
+    return {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith('LC_')}
 
 
 def _set_pdeathsig():
@@ -235,7 +248,7 @@ class Stack:
                       timeout=30.0, inherit_env=True, stop_signal=signal.SIGTERM):
         """Start argv as `name`, logging to logs/<name>.log.
 
-        env: extra variables (added to os.environ unless inherit_env=False).
+        env: extra variables (added to base_env() unless inherit_env=False).
         wait_for: readiness check - an int (TCP port on 127.0.0.1), a
         (host, port) tuple, a str (unix socket path), or a callable returning
         true when ready. Raises StackError (with the log tail) if the process
@@ -245,7 +258,7 @@ class Stack:
             old = self._children.get(name)
             if old is not None and old.alive():
                 raise StackError(f'{name} is already running (pid {old.popen.pid})')
-            full_env = dict(os.environ) if inherit_env else {}
+            full_env = base_env() if inherit_env else {}
             full_env.update({k: str(v) for k, v in (env or {}).items()})
             child = _Child(name, argv, full_env, cwd, wait_for, timeout,
                            stop_signal, self.log_path(name))
@@ -474,8 +487,7 @@ class Stack:
         tab-separated output without column names. Default: as root."""
         cmd = ['mariadb', '--no-defaults', '--socket=' + self.mariadb_socket,
                '-u' + user, '--batch', '--skip-column-names']
-        env = dict(os.environ)
-        env.pop('MYSQL_PWD', None)
+        env = base_env()
         if password is None:
             if user == 'patchproof' and self.db_env:
                 password = self.db_env['DB_PASSWORD']

@@ -35,6 +35,7 @@
 
 #include "common/args.h"
 #include "common/json.h"
+#include "config/config.h"
 #include "crypto/base58.h"
 #include "crypto/encoding.h"
 #include "crypto/secp256k1.h"
@@ -476,10 +477,7 @@ int main(int argc, char **argv)
     s.sql_dir = find_sql_dir(sql_flag);
     if (s.sql_dir.empty()) return fail("configuration error", "no sql/devchain directory: pass --sql-dir DIR");
     // The password now lives in Settings; keep it out of /proc/PID/environ.
-    if (char *pw = std::getenv("DB_PASSWORD")) {
-        sodium_memzero(pw, std::strlen(pw));
-        ::unsetenv("DB_PASSWORD");
-    }
+    config::scrub_env("DB_PASSWORD");
 
     if (sodium_init() < 0) return fail("sodium_init failed");
     if (!crypto::secp_init()) return fail("self-test failed", "secp256k1 context");

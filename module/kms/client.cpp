@@ -100,6 +100,15 @@ struct Client::Impl {
         }
         if (rc != CURLE_OK || status >= 500)
             return Errc::unavailable;  // down, timed out, or failing after retries
+        if (status == 401 || status == 403) {
+            // Our own credential refused (revoked, rotated, a scope missing):
+            // a deployment fault to fix, not a bad request. Reported like an
+            // outage, so callers answer 503 and queued jobs wait instead of
+            // using up their attempts, and said loudly once per call.
+            JsonPtr f(json_pack("{s:s,s:i}", "path", std::string(path).c_str(), "status", int(status)));
+            log::error("kms refused this process's credential", f.get());
+            return Errc::unavailable;
+        }
         if (status >= 400)
             return Errc::invalid_argument;
         if (status != 200)

@@ -3,8 +3,10 @@
 // worker process, reused across requests so the connection is kept alive.
 // Every call has a total timeout; network errors and 5xx answers are retried
 // with exponential backoff, 4xx answers are not. Not thread-safe.
-// Errors: unavailable (down, timeout, 5xx after retries), invalid_argument
-// (the KMS refused the request: 4xx), internal (malformed answer).
+// Errors: unavailable (down, timeout, 5xx after retries, and 401/403: our
+// own credential refused, a deployment fault that must not fail queued work),
+// invalid_argument (the KMS refused the request: other 4xx), internal
+// (malformed answer).
 #pragma once
 
 #include <memory>

@@ -157,7 +157,8 @@ class Site(unittest.TestCase):
     def test_public_routes_use_the_public_zone(self):
         _, svd_burst = self.limits['pp_svd']
         _, public_burst = self.limits['pp_public']
-        for path in ('/api/no-such-route', '/v1/patches/verify/NGINX-ZONE-TEST', '/v1/pos/none'):
+        for path in ('/api/no-such-route', '/v1/patches/verify/NGINX-ZONE-TEST', '/v1/pos/none', '/ready',
+                     '/v1/patches/NGINX-ZONE-TEST/history', '/v1/issuers', '/certificate/NGINX-ZONE-TEST'):
             with self.subTest(path=path):
                 passed = self.first_429('GET', path, 20 * public_burst, self.source())
                 self.assertGreaterEqual(passed, public_burst + 1, 'refused inside the public burst')

@@ -90,10 +90,9 @@ def processes_mentioning(text):
     return out
 
 
-def our_children():
-    """PIDs (zombies included) whose parent is this test process."""
-    me = os.getpid()
-    out = []
+def parents():
+    """pid -> parent pid of every process (zombies included)."""
+    out = {}
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
             continue
@@ -102,10 +101,26 @@ def our_children():
                 stat = f.read()
         except OSError:
             continue
-        ppid = int(stat.rsplit(')', 1)[1].split()[1])
-        if ppid == me:
-            out.append(int(entry))
+        out[int(entry)] = int(stat.rsplit(')', 1)[1].split()[1])
     return out
+
+
+def our_children():
+    """PIDs (zombies included) whose parent is this test process."""
+    me = os.getpid()
+    return [pid for pid, ppid in parents().items() if ppid == me]
+
+
+def descendants(root):
+    """Every process below root (children, their children, ...)."""
+    tree = parents()
+    found, frontier = [], [root]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in tree.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found
 
 
 def gone(pid):
@@ -132,8 +147,8 @@ class StackSmoke(unittest.TestCase):
                             ['--protocol=tcp', '-h', db['DB_HOST'], '-P', db['DB_PORT']]):
                     r = subprocess.run(
                         ['mariadb', '--no-defaults', *via, '-u', db['DB_USER'],
-                         '-p' + db['DB_PASSWORD'], db['DB_NAME'], '-N', '-B',
-                         '-e', 'select 1'],
+                         db['DB_NAME'], '-N', '-B', '-e', 'select 1'],
+                        env={**stack.base_env(), 'MYSQL_PWD': db['DB_PASSWORD']},  # never in argv
                         capture_output=True, text=True, timeout=30)
                     self.assertEqual((r.returncode, r.stdout.strip()), (0, '1'), r.stderr)
                 # the password file is private
@@ -197,10 +212,16 @@ class StackSmoke(unittest.TestCase):
     def test_cli_run_writes_env_and_stops_on_sigterm(self):
         with tempfile.TemporaryDirectory(prefix='ppstack-cli-') as base:
             var = os.path.join(base, 'var')
+            # A shell that sourced a dev.env (or any credential) before
+            # `make run`: no child may inherit those values (each role gets
+            # only what assemble.py hands it).
+            planted = 'planted-' + os.urandom(8).hex()
+            parent_env = dict(os.environ, KMS_PROVISION_API_KEY=planted, API_KEY=planted + 'a',
+                              JWT_SECRET=planted + 'j' * 40, DB_PASSWORD=planted + 'd')
             proc = subprocess.Popen(
                 [sys.executable, os.path.join(ROOT, 'scripts', 'stack.py'), 'run',
                  '--var', var, '--build', BUILD_DIR, '--source', ROOT],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=parent_env)
             try:
                 env_file = os.path.join(var, 'dev.env')
                 deadline = time.monotonic() + 120
@@ -241,6 +262,15 @@ class StackSmoke(unittest.TestCase):
                     self.assertEqual(json.loads(r.read())['ready'], True)
                 with urllib.request.urlopen(env['CHAIN_API_URL'] + '/v1/bsv/test/chain/info', timeout=10) as r:
                     self.assertGreaterEqual(json.loads(r.read())['blocks'], 1)
+                children = descendants(proc.pid)
+                self.assertGreaterEqual(len(children), 6)  # mariadbd, memcached, kms, devchain, fcgi, nginx, worker
+                for pid in children:
+                    try:
+                        with open(f'/proc/{pid}/environ', 'rb') as f:
+                            block = f.read()
+                    except OSError:
+                        continue  # gone meanwhile (e.g. the one-shot CLI)
+                    self.assertNotIn(planted.encode(), block, f'pid {pid} inherited a credential')
                 pool = subprocess.run([os.path.join(BUILD_DIR, 'patchproof'), 'utxo', 'stats'],
                                       env={**os.environ, **env}, capture_output=True, text=True)
                 self.assertEqual(json.loads(pool.stdout)['available']['count'], 20, pool.stdout)

@@ -497,10 +497,12 @@ class SvdFlow(unittest.TestCase):
         logs = self.svc.all_logs()
         self.assertIn('fcgi0', logs)
         self.assertIn('"route":"/api/svd/complete"', ''.join(logs.values()))
-        forbidden = {'api key': self.svc.api_key, 'jwt secret': self.svc.jwt_secret,
-                     'kms key': self.svc.kms_api_key, 'kms master key': self.svc.kms_master_key,
-                     'token': token, 'token signature': token.split('.')[2], 'M': m, 'signature': sig,
-                     'pmcHex': pmc, 'jti': hashlib.sha256(bytes.fromhex(m)).hexdigest()}
+        # Every secret of the stack (API key, JWT secrets, content key, the KMS
+        # master key, each role's KMS token) and the database password.
+        forbidden = {f'secret {k}': v for k, v in self.svc.secrets.items()}
+        forbidden['db password'] = self.svc.st.db_env['DB_PASSWORD']
+        forbidden.update({'token': token, 'token signature': token.split('.')[2], 'M': m, 'signature': sig,
+                          'pmcHex': pmc, 'jti': hashlib.sha256(bytes.fromhex(m)).hexdigest()})
         for name, text in logs.items():
             for what, value in forbidden.items():
                 with self.subTest(log=name, secret=what):

@@ -217,6 +217,27 @@ class WorkerCrash(unittest.TestCase):
         self.assertEqual(done['status'], status, done)
         return done
 
+    def test_kms_refusing_the_credential_makes_jobs_wait(self):
+        # A worker whose KMS token may not sign with the pool keys (a scope
+        # missing, a rotated clients file) is a deployment fault: its jobs
+        # wait without using attempts, and finish once the token is right.
+        _, resp = self.register()
+        worker = self.start_worker({'JOB_MAX_ATTEMPTS': '1', 'JOB_BACKOFF_MS': '50',
+                                    'KMS_API_KEY': self.svc.token('admin')})
+        try:
+            deadline = time.time() + 60
+            while self.svc.st.logs(worker).count('kms refused this process') < 3:
+                self.assertLess(time.time(), deadline, self.svc.st.logs(worker, 20))
+                time.sleep(0.1)
+        finally:
+            self.svc.st.stop(worker)
+        step, txid, attempts = self.job_row(resp['jobId'])
+        self.assertNotIn(step, ('failed', 'done'))
+        self.assertEqual((txid, attempts), (None, 0))
+        status = self.sql(f"SELECT status FROM pending_records WHERE id = '{resp['pendingId']}'")
+        self.assertIn(status, ('pending', 'anchoring'))
+        self.run_until(resp['pendingId'], 'confirmed')
+
     def test_input_spent_elsewhere_is_quarantined(self):
         u = self.next_pick()
         self.spend_behind_the_back(u)
