@@ -21,6 +21,7 @@
 #include "crypto/secp256k1.h"
 #include "crypto/tx.h"
 #include "store/db.h"
+#include "store/txn.h"
 #include "store/utxo_pool.h"
 
 namespace pp::cli {
@@ -152,9 +153,9 @@ int check_on_chain(const config::Config &cfg, const AddArgs &a, const crypto::Ha
     return 1;
 }
 
-int cmd_add(int argc, char **argv)
+// Reads add's options into `a`. Returns 0, or the exit code for a bad command line.
+int parse_add_args(int argc, char **argv, AddArgs &a)
 {
-    AddArgs a;
     for (int i = 0; i < argc; ++i) {
         const std::string_view arg = argv[i];
         std::string_view value;
@@ -216,6 +217,13 @@ int cmd_add(int argc, char **argv)
             return usage();
         }
     }
+    return 0;
+}
+
+// Checks the options against each other and normalises them (lower-case hex,
+// key id re-encoded), and gives the script's hash160. Returns 0 or an exit code.
+int check_add_args(AddArgs &a, crypto::Hash160 &pkh_out)
+{
     if (a.txid.empty() || !a.vout || !a.satoshis || a.key_id.empty() || a.script_hex.empty())
         return usage();
     if (a.status != "available" && a.status != "unconfirmed") {
@@ -257,36 +265,42 @@ int cmd_add(int argc, char **argv)
         return 2;
     }
     a.script_hex = crypto::hex_encode(*script);
+    pkh_out = *pkh;
+    return 0;
+}
 
-    auto env = open_env();
-    if (!env)
-        return 1;
-    bool unconfirmed = false;
-    if (a.check) {
-        if (int rc = check_on_chain(env->cfg, a, *pkh, &unconfirmed); rc != 0)
-            return rc;
-        if (unconfirmed && a.status == "available")
-            std::fputs("utxo add: note: the output is still unconfirmed on chain\n", stderr);
-    }
-
-    store::UtxoPool pool(*env->db);
-    auto id = pool.add(a.txid, *a.vout, *a.satoshis, a.key_id, a.script_hex, a.status);
-    if (!id) {
-        if (id.error() == Errc::conflict) {
+// The pool writes. With --exclusive, the add and marking the others spent are
+// one transaction, so a failure leaves the pool as it was.
+int apply_add(store::Db &db, const AddArgs &a)
+{
+    struct Added {
+        uint64_t id = 0, others = 0;
+    };
+    auto done = store::with_txn(db, [&](store::Txn &t) -> Result<Added> {
+        store::UtxoPool pool(t.db());
+        auto id = pool.add(a.txid, *a.vout, *a.satoshis, a.key_id, a.script_hex, a.status);
+        if (!id)
+            return id.error();
+        Added out{*id, 0};
+        if (a.exclusive) {
+            auto n = pool.mark_others_spent(*id);
+            if (!n)
+                return n.error();
+            out.others = *n;
+        }
+        return out;
+    });
+    if (!done) {
+        if (done.error() == Errc::conflict) {
             std::fputs("utxo add: this outpoint is already in the pool\n", stderr);
             return 1;
         }
-        return fail("cannot add the output", id.error());
-    }
-    uint64_t others = 0;
-    if (a.exclusive) {
-        auto n = pool.mark_others_spent(*id);
-        if (!n)
-            return fail("added, but marking the other entries spent failed", n.error());
-        others = *n;
+        return fail(a.exclusive ? "cannot add the output and mark the others spent; nothing was changed"
+                                : "cannot add the output",
+                    done.error());
     }
     json_t *out = json_object();
-    json_object_set_new(out, "id", json_integer(static_cast<json_int_t>(*id)));
+    json_object_set_new(out, "id", json_integer(static_cast<json_int_t>(done->id)));
     json_object_set_new(out, "txid", json_string(a.txid.c_str()));
     json_object_set_new(out, "vout", json_integer(*a.vout));
     json_object_set_new(out, "satoshis", json_integer(static_cast<json_int_t>(*a.satoshis)));
@@ -294,8 +308,29 @@ int cmd_add(int argc, char **argv)
     json_object_set_new(out, "status", json_string(a.status.c_str()));
     json_object_set_new(out, "checkedOnChain", json_boolean(a.check));
     if (a.exclusive)
-        json_object_set_new(out, "othersMarkedSpent", json_integer(static_cast<json_int_t>(others)));
+        json_object_set_new(out, "othersMarkedSpent", json_integer(static_cast<json_int_t>(done->others)));
     return print_json(out);
+}
+
+int cmd_add(int argc, char **argv)
+{
+    AddArgs a;
+    if (int rc = parse_add_args(argc, argv, a); rc != 0)
+        return rc;
+    crypto::Hash160 pkh{};
+    if (int rc = check_add_args(a, pkh); rc != 0)
+        return rc;
+    auto env = open_env();
+    if (!env)
+        return 1;
+    bool unconfirmed = false;
+    if (a.check) {
+        if (int rc = check_on_chain(env->cfg, a, pkh, &unconfirmed); rc != 0)
+            return rc;
+        if (unconfirmed && a.status == "available")
+            std::fputs("utxo add: note: the output is still unconfirmed on chain\n", stderr);
+    }
+    return apply_add(*env->db, a);
 }
 
 int cmd_reap(int argc, char **)

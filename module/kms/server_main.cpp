@@ -198,21 +198,17 @@ Response handle_sign(KmsCtx &ctx, const Request &req, const http::PathParams &)
     if (!v.ok())
         return http::validation_error(details.release());
 
+    // Scope before existence: every sign scope names a label (the clients
+    // file refuses one without), and an unknown key has none, so no token may
+    // use it. Both answer the same 403, so a sign token cannot probe which
+    // keys exist.
     refresh_keystore(ctx);
     std::vector<const kms::KeyInfo *> keys(parsed.size());
     for (size_t i = 0; i < parsed.size(); ++i) {
         keys[i] = ctx.keystore->find(parsed[i].key_identifier);
-        if (!keys[i]) {
-            const std::string field = "requests[" + std::to_string(i) + "].keyIdentifier";
-            json_array_append_new(details.get(), json_pack("{s:s,s:s}", "field", field.c_str(), "issue",
-                                                           "unknown key"));
-        }
+        if (!keys[i] || !ctx.client || !kms::allows(*ctx.client, kms::Use::sign, keys[i]->label))
+            return forbidden(ctx, kms::Use::sign, keys[i] ? std::string_view(keys[i]->label) : "(unknown key)");
     }
-    if (json_array_size(details.get()) > 0)
-        return http::error(404, http::code::not_found, "Unknown keyIdentifier.", details.release());
-    for (const kms::KeyInfo *k : keys)
-        if (!ctx.client || !kms::allows(*ctx.client, kms::Use::sign, k->label))
-            return forbidden(ctx, kms::Use::sign, k->label);
 
     json_t *sigs = json_array();
     JsonPtr out(json_pack("{s:o}", "signatures", sigs));
@@ -379,44 +375,10 @@ int fail(const char *what, const std::string &detail = {})
     return 1;
 }
 
-}  // namespace
-
-int main(int argc, char **argv)
+// The clients file, then the keystore and its master key, from the
+// environment. Returns 0 with both filled in, or main's exit status.
+int load_state(std::optional<kms::Clients> &clients_out, std::optional<kms::Keystore> &keystore_out)
 {
-    log::set_component("kms");
-    std::string listen;
-    if (const char *l = std::getenv("KMS_LISTEN"))
-        listen = l;
-    int workers = 2;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto value = [&](std::string_view name) -> const char * {
-            if (a == name && i + 1 < argc)
-                return argv[++i];
-            if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
-                return argv[i] + name.size() + 1;
-            return nullptr;
-        };
-        if (const char *v = value("--listen")) {
-            listen = v;
-        } else if (const char *w = value("--workers")) {
-            auto n = parse_int_in(w, 1, kMaxWorkers);
-            if (!n)
-                return bad_int_option("patchproof-kms", "--workers", w, 1, kMaxWorkers);
-            workers = static_cast<int>(*n);
-        } else {
-            return usage();
-        }
-    }
-
-    if (sodium_init() < 0)
-        return fail("sodium_init failed");
-    if (!crypto::secp_init())
-        return fail("self-test failed", "secp256k1 context");
-    std::string_view failed_check;
-    if (!crypto::self_test(&failed_check))
-        return fail("self-test failed", std::string(failed_check));
-
     // One shared key for every caller is what the clients file replaces;
     // refusing it keeps an old env file from silently meaning something else.
     if (std::getenv("KMS_API_KEY"))
@@ -456,6 +418,54 @@ int main(int argc, char **argv)
         log::info("clients loaded", f.get());
     }
 
+    clients_out.emplace(std::move(*clients));
+    keystore_out.emplace(std::move(*keystore));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+    log::set_component("kms");
+    std::string listen;
+    if (const char *l = std::getenv("KMS_LISTEN"))
+        listen = l;
+    int workers = 2;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        auto value = [&](std::string_view name) -> const char * {
+            if (a == name && i + 1 < argc)
+                return argv[++i];
+            if (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=')
+                return argv[i] + name.size() + 1;
+            return nullptr;
+        };
+        if (const char *v = value("--listen")) {
+            listen = v;
+        } else if (const char *w = value("--workers")) {
+            auto n = parse_int_in(w, 1, kMaxWorkers);
+            if (!n)
+                return bad_int_option("patchproof-kms", "--workers", w, 1, kMaxWorkers);
+            workers = static_cast<int>(*n);
+        } else {
+            return usage();
+        }
+    }
+
+    if (sodium_init() < 0)
+        return fail("sodium_init failed");
+    if (!crypto::secp_init())
+        return fail("self-test failed", "secp256k1 context");
+    std::string_view failed_check;
+    if (!crypto::self_test(&failed_check))
+        return fail("self-test failed", std::string(failed_check));
+
+    std::optional<kms::Clients> clients;
+    std::optional<kms::Keystore> keystore;
+    if (int rc = load_state(clients, keystore); rc != 0)
+        return rc;
+
     KmsCtx ctx;
     ctx.keystore = &*keystore;
     ctx.clients = &*clients;
@@ -463,6 +473,7 @@ int main(int argc, char **argv)
         config::scrub_env(name);  // wiped in place: /proc/PID/environ keeps the original block
     const Router router = make_router();
 
+    std::string detail;
     auto fd = server::open_listener(listen, 0660, &detail);
     if (!fd)
         return fail("cannot listen", detail);

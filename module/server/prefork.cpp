@@ -148,6 +148,43 @@ Result<int> open_listener(std::string_view spec, unsigned socket_mode, std::stri
     return open_tcp(s, &detail);
 }
 
+namespace {
+
+// Drain: every worker finishes its request, then exits; any still alive
+// after timeout_sec is killed.
+void drain_workers(std::vector<Slot> &slots, int timeout_sec)
+{
+    for (Slot &s : slots)
+        if (s.pid > 0)
+            ::kill(s.pid, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_sec);
+    size_t alive = 0;
+    for (Slot &s : slots)
+        alive += s.pid > 0;
+    while (alive > 0 && std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid > 0) {
+            for (Slot &s : slots)
+                if (s.pid == pid) {
+                    s.pid = 0;
+                    --alive;
+                }
+            continue;
+        }
+        if (pid < 0 && errno == ECHILD)
+            break;
+        ::usleep(20 * 1000);
+    }
+    for (Slot &s : slots)
+        if (s.pid > 0) {
+            ::kill(s.pid, SIGKILL);
+            ::waitpid(s.pid, nullptr, 0);
+        }
+}
+
+}  // namespace
+
 int run_master(int listen_fd, const PreforkOptions &opt, const std::function<int(int)> &worker_main)
 {
     using clock = std::chrono::steady_clock;
@@ -201,34 +238,7 @@ int run_master(int listen_fd, const PreforkOptions &opt, const std::function<int
         }
     }
 
-    // Drain: every worker finishes its request, then exits.
-    for (Slot &s : slots)
-        if (s.pid > 0)
-            ::kill(s.pid, SIGTERM);
-    const auto deadline = clock::now() + std::chrono::seconds(opt.drain_timeout_sec);
-    size_t alive = 0;
-    for (Slot &s : slots)
-        alive += s.pid > 0;
-    while (alive > 0 && clock::now() < deadline) {
-        int status = 0;
-        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-        if (pid > 0) {
-            for (Slot &s : slots)
-                if (s.pid == pid) {
-                    s.pid = 0;
-                    --alive;
-                }
-            continue;
-        }
-        if (pid < 0 && errno == ECHILD)
-            break;
-        ::usleep(20 * 1000);
-    }
-    for (Slot &s : slots)
-        if (s.pid > 0) {
-            ::kill(s.pid, SIGKILL);
-            ::waitpid(s.pid, nullptr, 0);
-        }
+    drain_workers(slots, opt.drain_timeout_sec);
     log::info("master stopped");
     return 0;
 }

@@ -104,12 +104,11 @@ bool is_migration_name(std::string_view name) noexcept
     return true;
 }
 
-Result<MigrationReport> migrate(Db &db, const std::string &sql_dir, std::string *error_detail)
-{
-    if (error_detail) error_detail->clear();
+namespace {
 
-    // Read and hash every file first, so an unreadable directory or file
-    // changes nothing in the database.
+// Every migration file in sql_dir, read and hashed, in name order.
+Result<std::vector<MigrationFile>> read_migrations(const std::string &sql_dir, std::string *error_detail)
+{
     std::vector<MigrationFile> files;
     std::error_code ec;
     std::filesystem::directory_iterator it(sql_dir, ec), end;
@@ -136,6 +135,19 @@ Result<MigrationReport> migrate(Db &db, const std::string &sql_dir, std::string 
     }
     std::sort(files.begin(), files.end(),
               [](const MigrationFile &a, const MigrationFile &b) { return a.name < b.name; });
+    return files;
+}
+
+}  // namespace
+
+Result<MigrationReport> migrate(Db &db, const std::string &sql_dir, std::string *error_detail)
+{
+    if (error_detail) error_detail->clear();
+
+    // Read and hash every file first, so an unreadable directory or file
+    // changes nothing in the database.
+    auto files = read_migrations(sql_dir, error_detail);
+    if (!files) return files.error();
 
     auto created = db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -166,7 +178,7 @@ Result<MigrationReport> migrate(Db &db, const std::string &sql_dir, std::string 
     // Verify everything before applying anything: an edited old file means
     // the schema history is no longer what the database went through.
     MigrationReport report;
-    for (const MigrationFile &f : files) {
+    for (const MigrationFile &f : *files) {
         auto found = recorded.find(f.name);
         if (found == recorded.end()) continue;
         if (found->second != f.sha256_hex) {
@@ -176,7 +188,7 @@ Result<MigrationReport> migrate(Db &db, const std::string &sql_dir, std::string 
         report.already.push_back(f.name);
     }
 
-    for (const MigrationFile &f : files) {
+    for (const MigrationFile &f : *files) {
         if (recorded.count(f.name)) continue;
         if (auto r = db.exec_script(f.text); !r) {
             set_detail(error_detail, "migration " + f.name + " failed (" + errno_text(db) + ")");

@@ -190,6 +190,104 @@ Response svd_error(AppContext &ctx, server::SvdEvent e, int status, std::string_
     return no_store(http::error(status, code, msg));
 }
 
+// Steps 2 and 3 of complete: the replay set, then the challenge's owner.
+std::optional<Response> check_challenge(AppContext &ctx, store::Cache &cache, const crypto::Hash256 &mhash,
+                                        const std::string &user_id)
+{
+    auto replayed = cache.get(replay_key(mhash));
+    if (!replayed)
+        return unavailable("Cache");
+    if (*replayed)
+        return svd_error(ctx, server::SvdEvent::replayed, 409, "SVD_REPLAYED", "The challenge was already used.");
+    auto owner = cache.get(challenge_key(mhash));
+    if (!owner)
+        return unavailable("Cache");
+    if (!*owner)
+        return svd_error(ctx, server::SvdEvent::expired, 400, "SVD_EXPIRED", "The challenge has expired.");
+    if (**owner != user_id)
+        return svd_error(ctx, server::SvdEvent::bad_challenge, 400, "SVD_BAD_CHALLENGE",
+                         "The challenge was issued to another user.");
+    return std::nullopt;
+}
+
+// Steps 4 and 5 of complete: the registered key, then the signature against V2C = PMC + h·G.
+// On success pmc_hex holds the registered key; the challenge stays usable on failure.
+std::optional<Response> check_signature(AppContext &ctx, const std::string &user_id, const crypto::Hash256 &mhash,
+                                        const Bytes &sig, std::string &pmc_hex)
+{
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto registered = store::find_pmc(*db, user_id);
+    if (!registered)
+        return unavailable("Database");
+    if (!*registered)
+        return svd_error(ctx, server::SvdEvent::no_pmc, 400, "SVD_NO_PMC", "No key is registered for this user.");
+    pmc_hex = **registered;
+    auto pmc_bytes = crypto::hex_decode(pmc_hex);
+    auto pmc = pmc_bytes ? crypto::parse_pubkey(*pmc_bytes) : Result<crypto::PublicKey>(Errc::bad_key);
+    if (!pmc)
+        return http::error(500, http::code::internal, "Stored key is unreadable.");
+    auto v2c = crypto::svd_v2c(*pmc, mhash);
+    if (!v2c || !crypto::ecdsa_verify_der(sig, mhash, *v2c))
+        return svd_error(ctx, server::SvdEvent::invalid, 401, "SVD_INVALID_SIGNATURE", "The signature is invalid.");
+    return std::nullopt;
+}
+
+// Step 6 of complete: one-time use; the atomic add decides a race between two completes.
+std::optional<Response> consume_challenge(AppContext &ctx, store::Cache &cache, const crypto::Hash256 &mhash,
+                                          int64_t ttl, int64_t skew)
+{
+    auto added = cache.add(replay_key(mhash), "1", static_cast<uint32_t>(ttl + 2 * skew));
+    if (!added)
+        return unavailable("Cache");
+    if (!*added)
+        return svd_error(ctx, server::SvdEvent::replayed, 409, "SVD_REPLAYED", "The challenge was already used.");
+    if (!cache.remove(challenge_key(mhash)))
+        log::warn("challenge delete failed; the replay set still blocks reuse");
+    return std::nullopt;
+}
+
+// Step 7 of complete: shared secret from the KMS, then the token.
+Response issue_token(AppContext &ctx, const std::string &user_id, std::string_view m_hex,
+                     const crypto::Hash256 &mhash, const std::string &pmc_hex, int64_t challenge_age)
+{
+    kms::Client *kms = ctx.kms();
+    if (!kms)
+        return unavailable("KMS");
+    auto derived = kms->derive_secret(m_hex, pmc_hex);
+    if (!derived)
+        return unavailable("KMS");
+    const crypto::Hash256 proof = crypto::svd_proof(user_id, mhash, derived->shared_secret);
+    const std::string jti = crypto::hex_encode(mhash);
+    const int64_t iat = app::now_sec();
+    const int64_t skew = ctx.cfg.svd_clock_skew_sec;
+    const std::string kid = ctx.cfg.svd_kms_kid.empty() ? derived->kid : ctx.cfg.svd_kms_kid;
+    JsonPtr header(json_pack("{s:s,s:s,s:s}", "alg", "HS256", "typ", "JWT", "kid", kid.c_str()));
+    JsonPtr payload(json_pack("{s:s,s:s,s:{s:s,s:s},s:I,s:I,s:I}", "sub", user_id.c_str(), "jti", jti.c_str(), "cnf",
+                              "msha256", jti.c_str(), "svd_proof", crypto::hex_encode(proof).c_str(), "iat",
+                              json_int_t(iat), "nbf", json_int_t(iat - skew), "exp",
+                              json_int_t(iat + ctx.cfg.jwt_ttl_sec)));
+    if (!ctx.cfg.jwt_issuer.empty())
+        json_object_set_new(payload.get(), "iss", json_string(ctx.cfg.jwt_issuer.c_str()));
+    if (!ctx.cfg.jwt_audience.empty())
+        json_object_set_new(payload.get(), "aud", json_string(ctx.cfg.jwt_audience.c_str()));
+    if (ctx.cfg.jwt_secret.empty())
+        return unavailable("Token signing");
+    auto token = crypto::jwt_sign_hs256(header.get(), payload.get(), ctx.cfg.jwt_secret.bytes());
+    if (!token)
+        return http::error(500, http::code::internal, "Internal error.");
+
+    count(ctx, server::SvdEvent::complete);
+    if (ctx.metrics) {
+        ctx.metrics->jwt_success.fetch_add(1, std::memory_order_relaxed);
+        server::observe_challenge_age(*ctx.metrics, static_cast<double>(std::max<int64_t>(0, challenge_age)));
+    }
+    return no_store(http::json(200, json_pack("{s:s}", "token", token->c_str())));
+}
+
+// Order fixed by DESIGN.md §3: validate, M timestamp, replay set, challenge, PMC, signature,
+// replay add, challenge delete, KMS secret, JWT.
 Response complete(AppContext &ctx, const Request &req, const PathParams &)
 {
     auto body = http::parse_json_body(req);
@@ -232,83 +330,15 @@ Response complete(AppContext &ctx, const Request &req, const PathParams &)
     if (issued < now - ttl - skew || issued > now + skew)
         return svd_error(ctx, server::SvdEvent::expired, 400, "SVD_EXPIRED", "The challenge has expired.");
 
-    // 2. Replay set, 3. challenge lookup.
     const crypto::Hash256 mhash = crypto::sha256(*m);
-    auto replayed = cache->get(replay_key(mhash));
-    if (!replayed)
-        return unavailable("Cache");
-    if (*replayed)
-        return svd_error(ctx, server::SvdEvent::replayed, 409, "SVD_REPLAYED", "The challenge was already used.");
-    auto owner = cache->get(challenge_key(mhash));
-    if (!owner)
-        return unavailable("Cache");
-    if (!*owner)
-        return svd_error(ctx, server::SvdEvent::expired, 400, "SVD_EXPIRED", "The challenge has expired.");
-    if (**owner != user_id)
-        return svd_error(ctx, server::SvdEvent::bad_challenge, 400, "SVD_BAD_CHALLENGE",
-                         "The challenge was issued to another user.");
-
-    // 4. Registered key.
-    store::Db *db = ctx.db();
-    if (!db)
-        return unavailable("Database");
-    auto registered = store::find_pmc(*db, user_id);
-    if (!registered)
-        return unavailable("Database");
-    if (!*registered)
-        return svd_error(ctx, server::SvdEvent::no_pmc, 400, "SVD_NO_PMC", "No key is registered for this user.");
-    const std::string pmc_hex = **registered;
-    auto pmc_bytes = crypto::hex_decode(pmc_hex);
-    auto pmc = pmc_bytes ? crypto::parse_pubkey(*pmc_bytes) : Result<crypto::PublicKey>(Errc::bad_key);
-    if (!pmc)
-        return http::error(500, http::code::internal, "Stored key is unreadable.");
-
-    // 5. Signature against V2C = PMC + h·G; the challenge stays usable on failure.
-    auto v2c = crypto::svd_v2c(*pmc, mhash);
-    if (!v2c || !crypto::ecdsa_verify_der(*sig, mhash, *v2c))
-        return svd_error(ctx, server::SvdEvent::invalid, 401, "SVD_INVALID_SIGNATURE", "The signature is invalid.");
-
-    // 6. One-time use: the atomic add decides a race between two completes.
-    auto added = cache->add(replay_key(mhash), "1", static_cast<uint32_t>(ttl + 2 * skew));
-    if (!added)
-        return unavailable("Cache");
-    if (!*added)
-        return svd_error(ctx, server::SvdEvent::replayed, 409, "SVD_REPLAYED", "The challenge was already used.");
-    if (!cache->remove(challenge_key(mhash)))
-        log::warn("challenge delete failed; the replay set still blocks reuse");
-
-    // 7. Shared secret from the KMS, then the token.
-    kms::Client *kms = ctx.kms();
-    if (!kms)
-        return unavailable("KMS");
-    auto derived = kms->derive_secret(*m_hex, pmc_hex);
-    if (!derived)
-        return unavailable("KMS");
-    const crypto::Hash256 proof = crypto::svd_proof(user_id, mhash, derived->shared_secret);
-    const std::string jti = crypto::hex_encode(mhash);
-    const int64_t iat = app::now_sec();
-    const std::string kid = ctx.cfg.svd_kms_kid.empty() ? derived->kid : ctx.cfg.svd_kms_kid;
-    JsonPtr header(json_pack("{s:s,s:s,s:s}", "alg", "HS256", "typ", "JWT", "kid", kid.c_str()));
-    JsonPtr payload(json_pack("{s:s,s:s,s:{s:s,s:s},s:I,s:I,s:I}", "sub", user_id.c_str(), "jti", jti.c_str(), "cnf",
-                              "msha256", jti.c_str(), "svd_proof", crypto::hex_encode(proof).c_str(), "iat",
-                              json_int_t(iat), "nbf", json_int_t(iat - skew), "exp",
-                              json_int_t(iat + ctx.cfg.jwt_ttl_sec)));
-    if (!ctx.cfg.jwt_issuer.empty())
-        json_object_set_new(payload.get(), "iss", json_string(ctx.cfg.jwt_issuer.c_str()));
-    if (!ctx.cfg.jwt_audience.empty())
-        json_object_set_new(payload.get(), "aud", json_string(ctx.cfg.jwt_audience.c_str()));
-    if (ctx.cfg.jwt_secret.empty())
-        return unavailable("Token signing");
-    auto token = crypto::jwt_sign_hs256(header.get(), payload.get(), ctx.cfg.jwt_secret.bytes());
-    if (!token)
-        return http::error(500, http::code::internal, "Internal error.");
-
-    count(ctx, server::SvdEvent::complete);
-    if (ctx.metrics) {
-        ctx.metrics->jwt_success.fetch_add(1, std::memory_order_relaxed);
-        server::observe_challenge_age(*ctx.metrics, static_cast<double>(std::max<int64_t>(0, now - issued)));
-    }
-    return no_store(http::json(200, json_pack("{s:s}", "token", token->c_str())));
+    if (auto err = check_challenge(ctx, *cache, mhash, user_id))
+        return *err;
+    std::string pmc_hex;
+    if (auto err = check_signature(ctx, user_id, mhash, *sig, pmc_hex))
+        return *err;
+    if (auto err = consume_challenge(ctx, *cache, mhash, ttl, skew))
+        return *err;
+    return issue_token(ctx, user_id, *m_hex, mhash, pmc_hex, now - issued);
 }
 
 Response kid(AppContext &ctx, const Request &, const PathParams &)

@@ -193,12 +193,14 @@ class KmsEndToEnd(unittest.TestCase):
         b = self.sign(req)[2]['signatures'][0]['signatureHex']
         self.assertEqual(a, b)
 
-    def test_sign_unknown_key_is_404(self):
+    def test_sign_unknown_key_is_403(self):
+        # An unknown key is one no token may use: the answer names no field.
         unknown = pc.pubkey_hex(pc.random_privkey())
         reqs = [{'keyIdentifier': self.keys['issuer']['keyIdentifier'], 'sighash': '22' * 32},
                 {'keyIdentifier': unknown, 'sighash': '22' * 32}]
-        data = self.assert_error(self.sign(reqs), 404, 'NOT_FOUND')
-        self.assertEqual(data['details'][0]['field'], 'requests[1].keyIdentifier')
+        data = self.assert_error(self.sign(reqs), 403, 'FORBIDDEN')
+        self.assertNotIn('details', data)
+        self.assertNotIn('signatures', data)
 
     def test_sign_validation(self):
         kid = self.keys['issuer']['keyIdentifier']
@@ -417,6 +419,15 @@ class KmsEndToEnd(unittest.TestCase):
         self.assert_error(self.call('GET', '/keys', auth=self.role('provision')), 403, 'FORBIDDEN')
         self.assert_error(self.sign_as('provision', 'issuer'), 403, 'FORBIDDEN')
         self.assert_error(self.derive_as('provision'), 403, 'FORBIDDEN')
+
+    def test_sign_token_cannot_probe_which_keys_exist(self):
+        # A key outside the worker's scopes and a key that does not exist get the same answer.
+        outside = self.sign_as('worker', 'issuer')
+        missing = self.sign([{'keyIdentifier': pc.pubkey_hex(pc.random_privkey()), 'sighash': '33' * 32}],
+                            auth=self.role('worker'))
+        self.assertEqual(outside[0], 403, outside[2])
+        self.assertEqual(missing[0], outside[0], missing[2])
+        self.assertEqual(missing[2], outside[2])
 
     def test_scope_is_checked_before_the_body(self):
         # A token without any signing scope learns nothing about /sign's schema.
