@@ -12,11 +12,11 @@ to `records`, `patch_state` created or moved on). The txids are random fakes.
 import hashlib
 import json
 import secrets
-import tempfile
 import time
 import unittest
 
 from service import ServiceStack
+from stackcase import StackCase
 import ppclient as pc
 
 NET = 'test'
@@ -65,15 +65,18 @@ def q(text):
     return str(text).replace('\\', '\\\\').replace("'", "\\'")
 
 
-class PatchStack(unittest.TestCase):
+class PatchStack(StackCase):
     """One stack (one pool, three workers) and a logged-in user, shared by
     the tests of a module; the helpers every patch test uses."""
 
+    prefix = 'pp-patches-'
+
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-patches-')
-        cls.svc = ServiceStack(cls.tmp.name, pools=1, workers=3).start()
-        cls.c = cls.svc.client()
+    def make_stack(cls, base_dir):
+        return ServiceStack(base_dir, pools=1, workers=3)
+
+    @classmethod
+    def stack_ready(cls):
         cls.anon = pc.Client(cls.svc.base_url)
         # A logged-in user for the transfer route (key + JWT).
         user, priv = 'u_' + secrets.token_hex(6), pc.random_privkey()
@@ -82,12 +85,6 @@ class PatchStack(unittest.TestCase):
         cls.authed = cls.svc.client()
         cls.authed.svd_login(user, priv)
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.svc.stop()
-        finally:
-            cls.tmp.cleanup()
 
     # ------------------------------------------------------------ helpers
     def sql(self, statements):

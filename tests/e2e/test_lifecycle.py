@@ -8,11 +8,11 @@ import hashlib
 import json
 import os
 import secrets
-import tempfile
 import time
 import unittest
 
 from chainstack import ChainStack
+from stackcase import StackCase
 import ppclient as pc
 
 
@@ -41,21 +41,14 @@ def unlock_message(uid, txid):
                       separators=(',', ':'), ensure_ascii=False)
 
 
-class Base(unittest.TestCase):
+class Base(StackCase):
     stack_kwargs = {}
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-life-')
-        cls.svc = ChainStack(cls.tmp.name, **cls.stack_kwargs).start()
-        cls.c = cls.svc.client()
+    prefix = 'pp-life-'
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.svc.stop()
-        finally:
-            cls.tmp.cleanup()
+    def make_stack(cls, base_dir):
+        return ChainStack(base_dir, **cls.stack_kwargs)
 
     def register(self, owner, uid=None, metadata=None):
         uid = uid or new_uid()

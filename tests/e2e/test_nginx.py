@@ -17,6 +17,7 @@ import tempfile
 import unittest
 
 from service import ServiceStack, stackmod
+from stackcase import StackCase
 
 SECURITY_HEADERS = {
     'strict-transport-security': 'max-age=63072000; includeSubDomains',
@@ -38,25 +39,22 @@ def site_limits():
     return {z: (rates[z], bursts[z]) for z in rates}
 
 
-class Site(unittest.TestCase):
+class Site(StackCase):
     _next_source = 10
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-nginx-')
-        # App-side limits out of the way: every 429 here must be nginx's.
-        cls.svc = ServiceStack(cls.tmp.name, pools=1, workers=2,
-                               env={'PUBLIC_API_MAX': '100000000', 'SVD_BEGIN_MAX': '1000000',
-                                    'SVD_COMPLETE_MAX': '1000000'}).start()
-        cls.port = cls.svc.st.nginx_port
-        cls.limits = site_limits()
+    prefix = 'pp-nginx-'
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.svc.stop()
-        finally:
-            cls.tmp.cleanup()
+    def make_stack(cls, base_dir):
+        # App-side limits out of the way: every 429 here must be nginx's.
+        return ServiceStack(base_dir, pools=1, workers=2,
+                            env={'PUBLIC_API_MAX': '100000000', 'SVD_BEGIN_MAX': '1000000',
+                                 'SVD_COMPLETE_MAX': '1000000'})
+
+    @classmethod
+    def stack_ready(cls):
+        cls.port = cls.svc.st.nginx_port
+        cls.limits = site_limits()
 
     # -- helpers
     def source(self):

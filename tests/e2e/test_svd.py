@@ -7,11 +7,11 @@ import hashlib
 import http.client
 import json
 import secrets
-import tempfile
 import time
 import unittest
 
 from service import ServiceStack, binary, stackmod
+from stackcase import StackCase
 import ppclient as pc
 from svd_common import children_of, new_user, stale_m
 
@@ -64,12 +64,13 @@ def environ_of(pid):
         return f.read()
 
 
-class SvdFlow(unittest.TestCase):
+class SvdFlow(StackCase):
     """Behaviour of every SVD route with two pools behind one upstream."""
 
+    prefix = 'pp-svd-'
+
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-svd-')
+    def make_stack(cls, base_dir):
         # Pools 0 and 1 sit behind the shared upstream; pool 2 (reached only
         # through its own port) has a tiny per-IP limit.
         cls.pool_ports = [stackmod.free_port() for _ in range(3)]
@@ -78,7 +79,7 @@ class SvdFlow(unittest.TestCase):
         # 127.0.0.2 is the stranger of the per-user+address limit test: nginx's
         # own zones (tested in test_nginx) skip it too, so the app's limits are
         # what it meets.
-        svc = ServiceStack(cls.tmp.name, pools=2, workers=2,
+        svc = ServiceStack(base_dir, pools=2, workers=2,
                            nginx_exempt=('127.0.0.1', '127.0.0.2'),
                            env={'SVD_BEGIN_MAX': '20', 'SVD_COMPLETE_MAX': '30',
                                 'API_KEY_PREVIOUS': cls.previous_key,
@@ -86,17 +87,12 @@ class SvdFlow(unittest.TestCase):
                                 'CORS_ALLOWED_ORIGINS': 'https://shop.example, https://app.example'})
         svc.extra_servers = pinned_servers(
             [(cls.pool_ports[i], svc.pool_socket(i)) for i in range(3)])
-        cls.svc = svc.start()
-        svc.start_pool(2, env={'PUBLIC_API_MAX': '5', 'PUBLIC_API_WINDOW_MS': '60000'})
-        cls.c = svc.client()
-        cls.pool = [pc.Client(f'http://127.0.0.1:{p}', api_key=svc.api_key) for p in cls.pool_ports]
+        return svc
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.svc.stop()
-        finally:
-            cls.tmp.cleanup()
+    def stack_ready(cls):
+        cls.svc.start_pool(2, env={'PUBLIC_API_MAX': '5', 'PUBLIC_API_WINDOW_MS': '60000'})
+        cls.pool = [pc.Client(f'http://127.0.0.1:{p}', api_key=cls.svc.api_key) for p in cls.pool_ports]
 
     def registered(self):
         user, priv = new_user(), pc.random_privkey()

@@ -10,6 +10,7 @@ import time
 import unittest
 
 from service import ServiceStack, binary
+from stackcase import StackCase
 import ppclient as pc
 from svd_common import children_of, new_user, stale_m
 
@@ -19,21 +20,14 @@ def log_count(text, route):
     return sum(1 for line in text.splitlines() if '"msg":"request"' in line and f'"route":"{route}"' in line)
 
 
-class Faults(unittest.TestCase):
+class Faults(StackCase):
     """Dependencies going away and coming back; workers dying."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-faults-')
-        cls.svc = ServiceStack(cls.tmp.name, pools=1, workers=2).start()
-        cls.c = cls.svc.client()
+    prefix = 'pp-faults-'
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.svc.stop()
-        finally:
-            cls.tmp.cleanup()
+    def make_stack(cls, base_dir):
+        return ServiceStack(base_dir, pools=1, workers=2)
 
     def eventually(self, fn, timeout=10):
         deadline = time.time() + timeout

@@ -10,10 +10,10 @@ carry, must be 400 VALIDATION_ERROR and change nothing.
 """
 import json
 import secrets
-import tempfile
 import unittest
 
 from service import ServiceStack
+from stackcase import StackCase
 import ppclient as pc
 
 NET = 'test'
@@ -36,20 +36,13 @@ ODD_NAMES = [
 ]
 
 
-class UnknownFields(unittest.TestCase):
+class UnknownFields(StackCase):
+
+    prefix = 'pp-validation-'
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-validation-')
-        cls.svc = ServiceStack(cls.tmp.name, pools=1, workers=2).start()
-        cls.c = cls.svc.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.svc.stop()
-        finally:
-            cls.tmp.cleanup()
+    def make_stack(cls, base_dir):
+        return ServiceStack(base_dir, pools=1, workers=2)
 
     def counts(self):
         out = self.svc.st.sql('SELECT COUNT(*) FROM pending_records; SELECT COUNT(*) FROM jobs;',

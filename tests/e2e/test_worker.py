@@ -13,13 +13,13 @@ import os
 import secrets
 import signal
 import threading
-import tempfile
 import time
 import unittest
 import urllib.error
 import urllib.request
 
 from chainstack import ChainStack
+from stackcase import StackCase
 import ppclient as pc
 import pptx
 
@@ -80,20 +80,13 @@ class AlreadyKnownRelay:
         self.server.server_close()
 
 
-class WorkerCrash(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix='pp-worker-')
-        cls.svc = ChainStack(cls.tmp.name, job_workers=0).start()
-        cls.c = cls.svc.client()
-        cls.n = 0
+class WorkerCrash(StackCase):
+    prefix = 'pp-worker-'
+    n = 0
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.svc.stop()
-        finally:
-            cls.tmp.cleanup()
+    def make_stack(cls, base_dir):
+        return ChainStack(base_dir, job_workers=0)
 
     def sql(self, q):
         return self.svc.st.sql(q, database='patchproof').strip()
