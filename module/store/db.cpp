@@ -300,6 +300,19 @@ Result<uint64_t> Db::execute(std::string_view sql, std::initializer_list<Param> 
 
 Result<std::vector<Row>> Db::query(std::string_view sql, std::initializer_list<Param> params)
 {
+    const bool had_connection = conn_ != nullptr;
+    auto rows = fetch(sql, params);
+    // A stale connection (the server restarted, an idle timeout) is found
+    // only by the first statement sent on it. A read outside a transaction
+    // changes nothing, so it is sent once more on a new connection; a
+    // server that is really down fails that at once.
+    if (!rows && rows.error() == Errc::unavailable && had_connection && !conn_ && !in_txn_)
+        rows = fetch(sql, params);
+    return rows;
+}
+
+Result<std::vector<Row>> Db::fetch(std::string_view sql, std::initializer_list<Param> params)
+{
     auto r = run(sql, params);
     if (!r) return r.error();
     MYSQL_STMT *s = *r;

@@ -11,7 +11,10 @@
 // value. When the server aborts the transaction (Errc::deadlock: a deadlock,
 // a lock-wait timeout, or a Galera certification failure at COMMIT) it rolls
 // back and runs fn again from its start, with backoff, up to
-// TxnRetry::attempts times; it never continues a transaction half done. Any
+// TxnRetry::attempts times; it never continues a transaction half done. A
+// connection lost before COMMIT (Errc::unavailable: the server rolled back
+// with the session, e.g. after a restart) is re-run once on a new
+// connection; one lost at COMMIT is returned, as its outcome is unknown. Any
 // other error rolls back and is returned as it is.
 //
 // So fn must be safe to re-run: it reads what it needs inside the
@@ -79,6 +82,15 @@ auto with_txn(Db &db, Fn &&fn, TxnRetry retry = {}) -> std::invoke_result_t<Fn &
 {
     using R = std::invoke_result_t<Fn &, Txn &>;
     Errc last = Errc::deadlock;
+    bool reconnected = false;
+    // A lost connection before COMMIT means the server rolled back: one
+    // more run on a new connection is as safe as a deadlock's re-run.
+    auto rerun = [&](Errc e) {
+        if (e == Errc::deadlock) return true;
+        if (e != Errc::unavailable || reconnected) return false;
+        reconnected = true;
+        return true;
+    };
     for (unsigned attempt = 0; attempt < retry.attempts; ++attempt) {
         if (attempt > 0) {
             detail::txn_note_retry();
@@ -87,14 +99,14 @@ auto with_txn(Db &db, Fn &&fn, TxnRetry retry = {}) -> std::invoke_result_t<Fn &
         auto txn = Txn::begin(db);
         if (!txn) {
             last = txn.error();
-            if (last == Errc::deadlock) continue;
+            if (rerun(last)) continue;
             return R(last);
         }
         R r = fn(*txn);
         if (!r) {
             last = r.error();
             txn->rollback();
-            if (last == Errc::deadlock) continue;
+            if (rerun(last)) continue;
             return r;
         }
         if (auto c = txn->commit(); !c) {

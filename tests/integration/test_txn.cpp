@@ -287,6 +287,49 @@ void with_txn_other_errors_end_it(void **)
     assert_int_equal(marks_of(db, "Z"), 1);
 }
 
+// A connection killed under a transaction (a server restart looks the same):
+// the server rolled back, so with_txn runs fn once more on a new connection;
+// a second loss is returned.
+void with_txn_reruns_once_after_a_lost_connection(void **)
+{
+    Db db = connect_app();
+    Db root = [] {
+        auto r = Db::connect(test::servers().root);
+        if (!r) fail_msg("connect as root failed");
+        return std::move(*r);
+    }();
+    auto kill_own = [&](Txn &t) {
+        auto id = t.db().query("SELECT CONNECTION_ID()");
+        assert_true(id.ok());
+        auto conn = col_int<int64_t>((*id)[0], 0);
+        assert_true(conn.ok());
+        // KILL takes no placeholders; the id is our own integer.
+        assert_true(root.exec_script("KILL CONNECTION " + std::to_string(*conn)).ok());
+    };
+    int runs = 0;
+    auto r = with_txn(db, [&](Txn &t) -> Result<int> {
+        ++runs;
+        if (auto m = t.db().execute("INSERT INTO marks (who) VALUES ('L')"); !m) return m.error();
+        if (runs == 1) kill_own(t);
+        if (auto m = t.db().execute("INSERT INTO marks (who) VALUES ('L')"); !m) return m.error();
+        return runs;
+    });
+    assert_true(r.ok());
+    assert_int_equal(*r, 2);
+    assert_int_equal(marks_of(db, "L"), 2);  // the second run's two rows, none of the first's
+
+    runs = 0;
+    auto twice = with_txn(db, [&](Txn &t) -> Result<int> {
+        ++runs;
+        kill_own(t);
+        if (auto m = t.db().execute("INSERT INTO marks (who) VALUES ('M')"); !m) return m.error();
+        return runs;
+    });
+    assert_errc(twice, Errc::unavailable);
+    assert_int_equal(runs, 2);
+    assert_int_equal(marks_of(db, "M"), 0);
+}
+
 // ---- (c) Txn itself -----------------------------------------------------
 
 void txn_destructor_rolls_back(void **)
@@ -370,6 +413,7 @@ int main()
         cmocka_unit_test_setup(lock_wait_timeout_is_deadlock, clean),
         cmocka_unit_test_setup(with_txn_reruns_after_deadlock, clean),
         cmocka_unit_test_setup(with_txn_other_errors_end_it, clean),
+        cmocka_unit_test_setup(with_txn_reruns_once_after_a_lost_connection, clean),
         cmocka_unit_test_setup(txn_destructor_rolls_back, clean),
         cmocka_unit_test_setup(txn_commit_result, clean),
     };
