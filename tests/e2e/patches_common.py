@@ -122,13 +122,14 @@ class PatchStack(StackCase):
                 'auth': {'owner': owner_addr}}
         return (client or self.c).call('POST', '/v1/patches', body)
 
-    def confirm_registration_as_worker(self, pending_id):
-        """TEST SETUP standing in for patchproof-worker: marks a pending
-        registration mined under a fake txid and creates its patch_state."""
+    def _confirm_as_worker(self, pending_id, state_sql):
+        """TEST SETUP standing in for patchproof-worker: the pending record
+        mined under a fake txid, its job done and its history row written,
+        then state_sql(pid, txid, record_hash, owner) moves the patch state,
+        all in one transaction. Returns the txid."""
         record = json.loads(self.pending_record_text(pending_id))
         txid = secrets.token_hex(32)
         rh = sha256_hex(sorted_json(record))
-        owner = record['auth']['owner']
         pid = q(pending_id)
         self.sql(f"""
             START TRANSACTION;
@@ -137,33 +138,26 @@ class PatchStack(StackCase):
             INSERT INTO records (txid, uid_tag_id, kind, record, record_hash, confirmed_ms)
               SELECT '{txid}', uid_tag_id, kind, record, '{rh}', {int(time.time() * 1000)}
               FROM pending_records WHERE id = '{pid}';
-            INSERT INTO patch_state (uid_tag_id, current_txid, current_record, record_hash, owner_address)
-              SELECT uid_tag_id, '{txid}', record, '{rh}', '{q(owner)}' FROM pending_records WHERE id = '{pid}';
+            {state_sql(pid, txid, rh, q(record['auth']['owner']))}
             COMMIT;""")
         return txid
 
+    def confirm_registration_as_worker(self, pending_id):
+        """A pending registration mined: its patch_state is created."""
+        return self._confirm_as_worker(pending_id, lambda pid, txid, rh, owner: f"""
+            INSERT INTO patch_state (uid_tag_id, current_txid, current_record, record_hash, owner_address)
+              SELECT uid_tag_id, '{txid}', record, '{rh}', '{owner}' FROM pending_records WHERE id = '{pid}';""")
+
     def confirm_transfer_as_worker(self, pending_id):
-        """TEST SETUP standing in for patchproof-worker: a pending transfer
-        mined under a fake txid moves the patch state on and unlocks it."""
-        record = json.loads(self.pending_record_text(pending_id))
-        txid = secrets.token_hex(32)
-        rh = sha256_hex(sorted_json(record))
-        pid = q(pending_id)
-        self.sql(f"""
-            START TRANSACTION;
-            UPDATE pending_records SET status = 'confirmed', txid = '{txid}' WHERE id = '{pid}';
-            UPDATE jobs SET step = 'done', txid = '{txid}' WHERE pending_id = '{pid}';
-            INSERT INTO records (txid, uid_tag_id, kind, record, record_hash, confirmed_ms)
-              SELECT '{txid}', uid_tag_id, kind, record, '{rh}', {int(time.time() * 1000)}
-              FROM pending_records WHERE id = '{pid}';
+        """A pending transfer mined: the patch state moves on and is unlocked,
+        and a POS intent behind it is confirmed."""
+        return self._confirm_as_worker(pending_id, lambda pid, txid, rh, owner: f"""
             UPDATE patch_state p JOIN pending_records r ON r.id = '{pid}'
               SET p.current_txid = '{txid}', p.current_record = r.record, p.record_hash = '{rh}',
-                  p.owner_address = '{q(record['auth']['owner'])}', p.pending_transfer_id = NULL,
+                  p.owner_address = '{owner}', p.pending_transfer_id = NULL,
                   p.version = p.version + 1
               WHERE p.uid_tag_id = r.uid_tag_id AND p.pending_transfer_id = '{pid}';
-            UPDATE claim_intents SET status = 'confirmed', txid = '{txid}' WHERE pending_id = '{pid}';
-            COMMIT;""")
-        return txid
+            UPDATE claim_intents SET status = 'confirmed', txid = '{txid}' WHERE pending_id = '{pid}';""")
 
     def registered_patch(self, metadata=None):
         uid = new_uid()

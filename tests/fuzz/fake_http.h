@@ -50,19 +50,29 @@ inline std::vector<Scripted> parse_script(std::string_view text)
     return out;
 }
 
+// A TCP socket bound to an ephemeral port on 127.0.0.1 (not yet
+// listening); *port receives the port. Aborts when the system refuses.
+inline int bind_loopback(int *port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+        std::abort();
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
 class FakeHttp {
 public:
     FakeHttp()
     {
-        listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (listen_ < 0 || ::bind(listen_, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 ||
-            ::listen(listen_, 4) != 0 || ::getsockname(listen_, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+        listen_ = bind_loopback(&port_);
+        if (::listen(listen_, 4) != 0)
             std::abort();
-        port_ = ntohs(a.sin_port);
         std::thread([this] { serve(); }).detach();  // lives as long as the process
     }
 

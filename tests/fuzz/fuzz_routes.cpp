@@ -24,6 +24,7 @@
 #include "crypto/encoding.h"
 #include "crypto/jwt.h"
 #include "crypto/secp256k1.h"
+#include "fake_http.h"
 #include "fuzz_common.h"
 
 namespace {
@@ -43,22 +44,13 @@ const char *const kKnownNames[] = {
     "approvedBy",
 };
 
-// A loopback port that refuses connections: bound, never listening.
+// A loopback port that refuses connections: bound, never listening (the
+// socket stays open for the whole run, so no one else gets the port).
 int refused_port()
 {
-    static int fd = -1;
     static int port = 0;
-    if (fd < 0) {
-        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) != 0)
-            std::abort();
-        port = ntohs(a.sin_port);
-    }
+    static const int fd = fuzz::bind_loopback(&port);
+    (void)fd;
     return port;
 }
 
