@@ -57,6 +57,7 @@ SECRET_SPECS = [
     ('JWT_SECRET', 48),
     ('KMS_MASTER_KEY', 32),
     ('CONTENT_MASTER_KEY', 32),
+    ('AUTH_OUTBOX_KEY', 32),
 ] + [(token_var(role), 32) for role in KMS_SCOPES]
 
 # Written by earlier versions; no process reads them any more.
@@ -112,7 +113,7 @@ class Service:
     def __init__(self, base_dir, build_dir, source_dir, secrets_, *, env_name='test',
                  pools=1, fcgi_workers=2, chain=False, job_workers=1,
                  genesis_outputs=GENESIS_OUTPUTS, genesis_sats=GENESIS_SATS, block_sec=None,
-                 env=None, api_env=None, worker_env=None, ports=None, extra_servers='',
+                 env=None, api_env=None, worker_env=None, admin_env=None, ports=None, extra_servers='',
                  nginx_exempt=('127.0.0.1',)):
         self.st = Stack(base_dir, build_dir, source_dir, ports)
         self.source_dir = os.path.abspath(source_dir)
@@ -128,6 +129,7 @@ class Service:
         self.env_overrides = dict(env or {})
         self.api_overrides = dict(api_env or {})
         self.worker_overrides = dict(worker_env or {})
+        self.admin_overrides = dict(admin_env or {})
         self.extra_servers = extra_servers
         self.nginx_exempt = tuple(nginx_exempt)
         self.kms_dir = os.path.join(self.st.base_dir, 'kms')
@@ -171,6 +173,9 @@ class Service:
         if self.keys.get('change'):
             env['UTXO_CHANGE_ADDRESS'] = self.keys['change']['addressTest']
             env['UTXO_CHANGE_KEY_ID'] = self.keys['change']['keyIdentifier']
+        if self.keys.get('funding'):
+            env['UTXO_FUNDING_ADDRESS'] = self.keys['funding']['addressTest']
+            env['UTXO_FUNDING_KEY_ID'] = self.keys['funding']['keyIdentifier']
         if self.chain:
             env['CHAIN_API_URL'] = self.chain_url
         env.update(self.env_overrides)
@@ -180,6 +185,7 @@ class Service:
         env = self.common_env()
         env.update({'API_KEY': self.secrets['API_KEY'], 'JWT_SECRET': self.secrets['JWT_SECRET'],
                     'CONTENT_MASTER_KEY': self.secrets['CONTENT_MASTER_KEY'],
+                    'AUTH_OUTBOX_KEY': self.secrets['AUTH_OUTBOX_KEY'],
                     'KMS_API_KEY': self.token('api')})
         env.update(self.api_overrides)
         return env
@@ -187,12 +193,14 @@ class Service:
     def worker_env(self):
         env = self.common_env()
         env['KMS_API_KEY'] = self.token('worker')
+        env['AUTH_OUTBOX_KEY'] = self.secrets['AUTH_OUTBOX_KEY']
         env.update(self.worker_overrides)
         return env
 
     def admin_env(self):
         env = self.common_env()
         env['KMS_API_KEY'] = self.token('admin')
+        env.update(self.admin_overrides)
         return env
 
     def devchain_env(self):

@@ -172,6 +172,25 @@ const std::vector<Entry> &table()
         t.push_back(integer("MIN_UTXO_COUNT", &Config::min_utxo_count, 0, 100000));
         t.push_back(integer("UTXO_SPLIT_SIZE_SATS", &Config::utxo_split_size_sats, 546, 2100000000000000LL));
         t.push_back(text("ISSUER_KEY_ID", &Config::issuer_key_id));
+        t.push_back(text("UTXO_FUNDING_ADDRESS", &Config::utxo_funding_address));
+        t.push_back(text("UTXO_FUNDING_KEY_ID", &Config::utxo_funding_key_id));
+        t.push_back(integer("UTXO_MIN_CONFIRMATIONS", &Config::utxo_min_confirmations, 0, 1000));
+        t.push_back(integer("DUST_THRESHOLD_SATS", &Config::dust_threshold_sats, 1, 2100000000000000LL));
+        t.push_back(integer("DUST_SWEEP_LIMIT", &Config::dust_sweep_limit, 2, 1000));
+        t.push_back(integer("MAX_SPLIT_OUTPUTS", &Config::max_split_outputs, 1, 1000));
+        t.push_back(integer("ADMIN_WAIT_SEC", &Config::admin_wait_sec, 0, 600));
+        t.push_back(integer("ADMIN_LEASE_SEC", &Config::admin_lease_sec, 2, 3600));
+        t.push_back(secret("AUTH_OUTBOX_KEY", &Config::auth_outbox_key));
+        t.push_back(integer("AUTH_CODE_TTL_SEC", &Config::auth_code_ttl_sec, 30, 86400));
+        t.push_back(integer("AUTH_REQUEST_WINDOW_SEC", &Config::auth_request_window_sec, 1, 86400));
+        t.push_back(integer("AUTH_MAX_FAILED", &Config::auth_max_failed, 1, 1000));
+        t.push_back(integer("AUTH_FAILED_WINDOW_SEC", &Config::auth_failed_window_sec, 1, 86400));
+        t.push_back(integer("AUTH_MAX_FAILED_TOTAL", &Config::auth_max_failed_total, 1, 100000));
+        t.push_back(text("SMTP_URL", &Config::smtp_url));
+        t.push_back(text("SMTP_USER", &Config::smtp_user));
+        t.push_back(secret("SMTP_PASSWORD", &Config::smtp_password));
+        t.push_back(text("EMAIL_FROM", &Config::email_from));
+        t.push_back(integer("SMTP_TIMEOUT_MS", &Config::smtp_timeout_ms, 100, 120000));
         t.push_back(secret("CONTENT_MASTER_KEY", &Config::content_master_key));
         t.push_back(integer("CLAIM_INTENT_TTL_MS", &Config::claim_intent_ttl_ms, 1000, 86400000));
         t.push_back(integer("JOB_MAX_ATTEMPTS", &Config::job_max_attempts, 1, 100));
@@ -279,6 +298,8 @@ Result<Config> load(const Getenv &getenv, std::string *error_line, Role role)
     }
     if (!c.content_master_key.empty() && c.content_master_key.size() != 64)
         return fail("CONTENT_MASTER_KEY must be 64 hex characters");
+    if (!c.auth_outbox_key.empty() && c.auth_outbox_key.size() != 64)
+        return fail("AUTH_OUTBOX_KEY must be 64 hex characters");
     if (c.env != Env::production && !c.jwt_secret.empty() && c.jwt_secret.size() < 32) {
         return fail("JWT_SECRET must be at least 32 bytes");
     }

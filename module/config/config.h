@@ -95,10 +95,33 @@ struct Config {
     int64_t min_utxo_count = 10;
     int64_t utxo_split_size_sats = 10000;
     std::string issuer_key_id;             // empty: the KMS's newest issuer key
+    std::string utxo_funding_address;      // where operators top the pool up (P2PKH)
+    std::string utxo_funding_key_id;       // KMS keyIdentifier of that address
+    int64_t utxo_min_confirmations = 1;    // outside outputs wait in 'unconfirmed' until then
+    int64_t dust_threshold_sats = 1000;    // available outputs below this are swept
+    int64_t dust_sweep_limit = 50;         // inputs of one sweep transaction
+    int64_t max_split_outputs = 50;        // outputs of one split transaction
+
+    // Admin runs (routes and CLI, DESIGN.md §3 Admin)
+    int64_t admin_wait_sec = 20;           // wait for the worker to sign, then 202
+    int64_t admin_lease_sec = 60;          // lease TTL, renewed while a run waits
 
     // Patches and POS
     SecretString content_master_key;       // 64 hex chars (32 bytes)
     int64_t claim_intent_ttl_ms = 180000;
+
+    // Email code login (DESIGN.md §3) and its outbox
+    SecretString auth_outbox_key;          // 64 hex chars: secretbox key of outbox rows
+    int64_t auth_code_ttl_sec = 900;
+    int64_t auth_request_window_sec = 60;
+    int64_t auth_max_failed = 5;           // per identifier and client address
+    int64_t auth_failed_window_sec = 600;
+    int64_t auth_max_failed_total = 20;    // per identifier from anywhere: codes void
+    std::string smtp_url;                  // smtp://host:port or smtps://; empty: mail not sent
+    std::string smtp_user;
+    SecretString smtp_password;
+    std::string email_from = "PatchProof <no-reply@patchproof.invalid>";
+    int64_t smtp_timeout_ms = 10000;
 
     // Jobs (patchproof-worker)
     int64_t job_max_attempts = 6;

@@ -20,6 +20,12 @@ constexpr std::array<std::pair<JobStep, std::string_view>, 6> kStepText{{
     {JobStep::failed, "failed"},
 }};
 
+constexpr std::array<std::pair<JobKind, std::string_view>, 4> kKindText{{
+    {JobKind::record, "record"},
+    {JobKind::sweep, "sweep"},
+    {JobKind::split, "split"},
+    {JobKind::anchor, "anchor"},
+}};
 
 Param opt_param(const std::optional<std::string> &v)
 {
@@ -117,6 +123,60 @@ std::optional<JobStep> job_step_from_text(std::string_view text) noexcept
         if (t == text)
             return step;
     return std::nullopt;
+}
+
+std::string_view job_kind_text(JobKind k) noexcept
+{
+    for (const auto &[kind, text] : kKindText)
+        if (kind == k)
+            return text;
+    return "unknown";
+}
+
+std::optional<JobKind> job_kind_from_text(std::string_view text) noexcept
+{
+    for (const auto &[kind, t] : kKindText)
+        if (t == text)
+            return kind;
+    return std::nullopt;
+}
+
+Result<uint64_t> insert_job(Db &db, JobKind kind, std::string_view payload)
+{
+    if (kind == JobKind::record)
+        return Errc::invalid_argument;
+    auto n = db.execute("INSERT INTO jobs (kind, payload) VALUES (?, ?)", {job_kind_text(kind), payload});
+    if (!n)
+        return n.error();
+    return db.last_insert_id();
+}
+
+Result<std::optional<JobStatus>> job_status(Db &db, uint64_t id)
+{
+    auto rows = db.query("SELECT kind, step, txid, last_error FROM jobs WHERE id = ?", {i64(id)});
+    if (!rows)
+        return rows.error();
+    if (rows->empty())
+        return std::optional<JobStatus>();
+    const Row &r = (*rows)[0];
+    if (r.size() != 4 || !r[0] || !r[1])
+        return Errc::internal;
+    auto kind = job_kind_from_text(*r[0]);
+    auto step = job_step_from_text(*r[1]);
+    if (!kind || !step)
+        return Errc::internal;
+    return std::optional<JobStatus>(JobStatus{id, *kind, *step, r[2], r[3]});
+}
+
+Result<uint64_t> unfinished_jobs(Db &db, JobKind kind)
+{
+    auto rows = db.query("SELECT COUNT(*) FROM jobs WHERE kind = ? AND step NOT IN (?, ?)",
+                         {job_kind_text(kind), job_step_text(JobStep::done), job_step_text(JobStep::failed)});
+    if (!rows)
+        return rows.error();
+    if (rows->size() != 1)
+        return Errc::internal;
+    return col_int<uint64_t>((*rows)[0], 0);
 }
 
 Result<std::optional<Job>> claim_job(Db &db, std::string_view owner, int64_t now_ms, int64_t lease_ms)

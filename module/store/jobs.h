@@ -28,9 +28,22 @@ std::string_view job_step_text(JobStep s) noexcept;
 // nullopt for a text that is no step.
 std::optional<JobStep> job_step_from_text(std::string_view text) noexcept;
 
+// What a job's transaction does (jobs.kind). Only record jobs have a pending
+// record; the others carry their plan in jobs.payload (compact JSON):
+//   sweep   {}                                 inputs locked when written; one change output
+//   split   {"outputs":N,"satoshis":S}         input locked when written; N outputs of S
+//   anchor  {"batchId":B,"merkleRoot":"hex"}   OP_FALSE OP_RETURN "PatchProofBatch" <root>
+enum class JobKind { record, sweep, split, anchor };
+
+// The one text mapping of JobKind (the jobs.kind column, CLI and JSON).
+std::string_view job_kind_text(JobKind k) noexcept;
+std::optional<JobKind> job_kind_from_text(std::string_view text) noexcept;
+
 struct Job {
     uint64_t id = 0;
-    std::string pending_id;
+    JobKind job_kind = JobKind::record;
+    std::string payload;     // non-record jobs: the plan, as above
+    std::string pending_id;  // record jobs only
     JobStep step = JobStep::queued;
     uint32_t attempts = 0;
     std::optional<std::string> raw_tx, txid;
@@ -39,6 +52,23 @@ struct Job {
     std::string kind, uid_tag_id, record;
     std::optional<std::string> prev_txid, claim_intent_id;
 };
+
+// A maintenance or anchor job, queued. Meant for the caller's store::with_txn
+// that also locks its inputs or writes its batch; invalid_argument for
+// JobKind::record (those are written with their pending record).
+Result<uint64_t> insert_job(Db &db, JobKind kind, std::string_view payload);
+
+// Where a job stands, for admin runs waiting on the worker.
+struct JobStatus {
+    uint64_t id = 0;
+    JobKind kind = JobKind::record;
+    JobStep step = JobStep::queued;
+    std::optional<std::string> txid, last_error;
+};
+// nullopt when there is no such job.
+Result<std::optional<JobStatus>> job_status(Db &db, uint64_t id);
+// Jobs of `kind` that are neither done nor failed.
+Result<uint64_t> unfinished_jobs(Db &db, JobKind kind);
 
 // The oldest ready job (not done/failed, next_attempt_ms <= now, lease
 // expired), leased to `owner` for lease_ms; nullopt when there is none.

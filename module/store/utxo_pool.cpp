@@ -136,6 +136,20 @@ void release_all(Db &db, std::vector<Utxo> &held, uint64_t job_id)
 
 }  // namespace
 
+Result<bool> UtxoPool::lock_exact(uint64_t job_id, const std::vector<Utxo> &utxos, int64_t now_ms)
+{
+    if (utxos.empty() || utxos.size() > kMaxInputsPerJob)
+        return Errc::invalid_argument;
+    for (const Utxo &u : utxos) {
+        auto ok = try_lock(db_, u, job_id, now_ms);
+        if (!ok)
+            return ok.error();
+        if (!*ok)
+            return false;
+    }
+    return true;
+}
+
 Result<std::vector<Utxo>> UtxoPool::lock_for_job(uint64_t job_id, uint64_t need_satoshis, int64_t now_ms)
 {
     if (job_id == 0 || job_id > uint64_t(std::numeric_limits<int64_t>::max()) || need_satoshis > kMaxMoney)

@@ -48,6 +48,11 @@ public:
     // right now (the caller waits and retries). Locks taken before a shortfall
     // is discovered are released again.
     Result<std::vector<Utxo>> lock_for_job(uint64_t job_id, uint64_t need_satoshis, int64_t now_ms);
+    // Locks exactly these available UTXOs for job_id (a maintenance plan).
+    // Meant for the caller's store::with_txn that also writes the job: false
+    // when any of them is no longer available at the version given (the
+    // caller rolls back, so none stays locked), invalid_argument for none.
+    Result<bool> lock_exact(uint64_t job_id, const std::vector<Utxo> &utxos, int64_t now_ms);
     Result<std::vector<Utxo>> locked_by(uint64_t job_id);
     // The pool's entry for an outpoint, in any status; nullopt if none.
     Result<std::optional<Utxo>> find(std::string_view txid, uint32_t vout);

@@ -166,6 +166,7 @@ int Worker::loop(bool once)
     int64_t down_sleep = cfg_.worker_poll_ms;
     while (!stop_requested()) {
         maybe_reap();
+        maybe_send_mail();
         auto claimed = store::claim_job(db_, id_, now_ms(), cfg_.job_lease_sec * 1000);
         if (!claimed) {
             JsonPtr f(json_pack("{s:s,s:i,s:I}", "error", std::string(errc_name(claimed.error())).c_str(),

@@ -59,6 +59,8 @@ private:
     Next keep_lease(store::Job &job);
     Next stored(store::Job &job, store::Job &&updated);
     void maybe_reap();
+    // mailer.cpp: sends the email outbox when a row is due.
+    void maybe_send_mail();
     uint64_t fee_per_kb();
     int64_t lease_until() const { return now_ms() + cfg_.job_lease_sec * 1000; }
     void log_step(const store::Job &job, std::string_view msg, log::Level level = log::Level::info,
