@@ -5,6 +5,7 @@
 
 #include "app/health.h"
 #include "pos/routes.h"
+#include "privacy/routes.h"
 #include "registry/routes.h"
 #include "svd/routes.h"
 
@@ -16,6 +17,7 @@ void add_all_routes(AppRouter &router, const config::Config &cfg)
     svd::add_routes(router);     // module/svd/routes.cpp
     registry::add_routes(router);  // module/registry/routes.cpp
     pos::add_routes(router);       // module/pos/routes.cpp
+    privacy::add_routes(router);   // module/privacy/routes.cpp
 }
 
 }  // namespace pp::app
