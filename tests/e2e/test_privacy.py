@@ -8,7 +8,6 @@ of patches_common.py). Email subjects get tokens minted here with the
 stack's JWT_SECRET in the shape the email login issues, and their identity,
 code and outbox rows are written to MariaDB with the real schema (the email
 routes are not part of this suite)."""
-import re
 import secrets
 import time
 import unittest
@@ -200,7 +199,7 @@ class Privacy(PatchStack):
     # ------------------------------------------------------------ delete
     def test_delete_svd_user_across_pools(self):
         user, _, _, token = self.svd_user()
-        other, other_priv, other_pmc, other_token = self.svd_user()
+        other, _, other_pmc, other_token = self.svd_user()
         uid, _, _, _, _ = self.registered_patch()
         spare_uid, _, _, _, _ = self.registered_patch()  # stays unlocked for the approve below
         pending = self.claim_intent(spare_uid, user)
