@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -361,6 +362,26 @@ void run_reports_signed_txid(void **)
     assert_string_equal(scalar(db, "SELECT merkle_path FROM records").c_str(), "[]");
 }
 
+// The largest batch: every path leads to the root (plan_batch checks each
+// with merkle_verify before it is stored); odd levels pair the last node.
+void largest_plan_has_every_path(void **)
+{
+    std::vector<UnbatchedRecord> recs;
+    for (int i = 0; i < admin::kAnchorMaxLimit; ++i)
+        recs.push_back({tx(i), hash_of(std::to_string(i)), i});
+    const auto t0 = std::chrono::steady_clock::now();
+    auto b = admin::plan_batch(recs);
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    print_message("plan of %zu leaves: %.3f s\n", recs.size(), took);
+    assert_true(b.ok());
+    assert_int_equal(b->leaves.size(), recs.size());
+    // 1000 leaves: 10 levels, so 10 steps per path.
+    assert_int_equal(std::count(b->leaves[999].path_json.begin(), b->leaves[999].path_json.end(), '{'), 10);
+    recs[3].record_hash = "zz";
+    assert_errc(admin::plan_batch(recs), Errc::invalid_argument);
+    assert_errc(admin::plan_batch({}), Errc::invalid_argument);
+}
+
 }  // namespace
 
 int main()
@@ -375,6 +396,7 @@ int main()
         cmocka_unit_test_setup(failed_batch_frees_its_records, clean),
         cmocka_unit_test_setup(run_respects_lease_and_unfinished_job, clean),
         cmocka_unit_test_setup(run_reports_signed_txid, clean),
+        cmocka_unit_test(largest_plan_has_every_path),
     };
     return cmocka_run_group_tests_name("batches", tests, group_setup, group_teardown);
 }
