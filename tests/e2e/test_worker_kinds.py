@@ -330,10 +330,12 @@ class WorkerKinds(StackCase):
     def test_sweep_with_an_input_spent_elsewhere_fails(self):
         utxos = self.available(2)
         self.spend_behind_the_back(utxos[0])
+        before = self.double_spends()
         job = self.write_job('sweep', {}, utxos)
         step, txid, _, err = self.run_job(job)
         self.assertEqual(step, 'failed')
         self.assertIn('chain rejected', err)
+        self.assertGreater(self.double_spends(), before)  # the refusal the counter looks for
         self.assertFalse(self.chain_has(txid))
         status, _, _ = self.utxo(utxos[0]['id'])
         self.assertEqual(status, 'quarantined')
@@ -383,6 +385,7 @@ class WorkerKinds(StackCase):
         job = self.write_job('sweep', {}, [dust_u])
         step, txid, _, err = self.run_job(job)
         self.assertEqual((step, txid), ('failed', None))
+        self.assertIn('cover the fee', err)
         self.assertEqual(self.utxo(dust_u['id'])[0], 'available')
 
 
