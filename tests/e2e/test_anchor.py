@@ -435,13 +435,20 @@ class Anchoring(StackCase):
         self.registered(2)
         leaves = self.expected_leaves()
         self.stop_worker()
-        # A worker whose KMS token may not sign gives up at once.
-        bad = self.start_worker({'KMS_API_KEY': self.svc.token('admin'), 'JOB_MAX_ATTEMPTS': '1'})
-        st, _, body = self.anchor(self.pool[2])
+        # A worker paying a fee the devchain refuses, giving up at the first refusal.
+        bad = self.start_worker({'FEE_PER_KB': '1', 'JOB_MAX_ATTEMPTS': '1'})
+        # The job fails while the run waits (503), or after it (202).
+        st, _, body = self.anchor(self.pool[0])
         self.assertIn(st, (202, 503), body)
+        if st == 503:
+            self.assertError((st, None, body), 503, 'SERVICE_UNAVAILABLE')
+            self.assertIn('next batch', body['message'])
         job = body['jobId'] if st == 202 else int(self.sql("SELECT MAX(id) FROM jobs WHERE kind = 'anchor'"))
         self.assertEqual(self.wait_job(job), 'failed')
         self.svc.st.stop(bad)
+        refused = self.sql(f'SELECT txid FROM jobs WHERE id = {int(job)}')
+        if refused != 'NULL':
+            self.assertIsNone(self.chain_tx(refused))
         batch = self.rows(f'SELECT id, status FROM anchor_batches WHERE job_id = {int(job)}')
         self.assertEqual(batch[0][1], 'failed')
         self.assertEqual(self.sql(f'SELECT COUNT(*) FROM records WHERE batch_id = {batch[0][0]}'), '0')
