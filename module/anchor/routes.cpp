@@ -8,6 +8,7 @@
 #include "common/text.h"
 #include "crypto/encoding.h"
 #include "http/body.h"
+#include "log/log.h"
 #include "store/batches.h"
 
 namespace pp::anchor {
@@ -44,6 +45,13 @@ std::optional<Response> read_limit(const Request &req, int64_t &limit)
     return std::nullopt;
 }
 
+void log_failure(Errc e)
+{
+    const std::string_view name = errc_name(e);
+    JsonPtr f(json_pack("{s:s%}", "error", name.data(), name.size()));
+    log::error("batch-anchor run failed", f.get());
+}
+
 Response batch_anchor(AppContext &ctx, const Request &req, const PathParams &)
 {
     int64_t limit = 0;
@@ -55,9 +63,17 @@ Response batch_anchor(AppContext &ctx, const Request &req, const PathParams &)
     admin::AnchorOptions opt{limit, ctx.cfg.admin_wait_sec, ctx.cfg.admin_lease_sec};
     auto out = admin::batch_anchor(*db, opt);
     if (!out) {
-        if (out.error() == Errc::conflict)
+        switch (out.error()) {
+        case Errc::conflict:
             return http::error(409, http::code::conflict, "Another batch-anchor run is in progress.");
-        return http::unavailable("Database");
+        case Errc::unavailable:
+        case Errc::deadlock:
+        case Errc::timeout:
+            return http::unavailable("Database");
+        default:
+            log_failure(out.error());
+            return http::error(500, http::code::internal, "Internal error.");
+        }
     }
     if (out->state == admin::AnchorState::failed)
         return http::error(503, http::code::unavailable,

@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import secrets
+import subprocess
 import threading
 import time
 import unittest
@@ -489,6 +490,23 @@ class Anchoring(StackCase):
             self.assertEqual(r.status, 404)
         self.assertIsNotNone(passed, 'never refused: no rate limit on the proof route')
         self.assertGreaterEqual(passed, 51)  # the public zone's burst, not the SVD zone's
+
+    def test_8_cli_not_signed_in_time_exits_3(self):
+        self.registered(1)
+        (txid, h), = self.expected_leaves()
+        self.stop_worker()
+        env = {**stackmod.base_env(), **self.svc.admin_env(), 'ADMIN_WAIT_SEC': '1'}
+        out = subprocess.run([self.svc.binary('patchproof'), 'anchor'], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(out.returncode, 3, out.stderr)
+        body = json.loads(out.stdout)
+        self.assertEqual(list(body), ['success', 'txid', 'jobId', 'processed', 'updated'])
+        self.assertEqual((body['success'], body['txid'], body['processed'], body['updated']), (True, None, 1, 1))
+        self.assertError(self.proof(h.hex()), 404, 'NOT_FOUND')
+        self.start_worker()
+        self.assertEqual(self.wait_job(body['jobId']), 'done')
+        anchor_txid = self.sql(f"SELECT txid FROM jobs WHERE id = {int(body['jobId'])}")
+        self.check_batch({**body, 'txid': anchor_txid}, [(txid, h)])
 
 
 if __name__ == '__main__':
