@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "admin/anchor.h"
 
+#include <string>
 #include <utility>
 
 #include "admin/run.h"
@@ -92,8 +93,15 @@ Result<AnchorOutcome> batch_anchor(store::Db &db, const AnchorOptions &opt)
     out.processed = static_cast<uint32_t>(batch->leaves.size());
     out.updated = written->updated;
     auto waited = wait_signed(db, *run, {written->job_id}, opt.wait_sec);
-    if (!waited)
-        return waited.error();
+    if (!waited) {
+        // The batch and its job are written whatever happened to the wait
+        // (lease lost, MariaDB away): report them as not signed yet.
+        JsonPtr f(json_pack("{s:I,s:s}", "job_id", json_int_t(written->job_id), "error",
+                            std::string(errc_name(waited.error())).c_str()));
+        log::warn("anchor batch queued; waiting for its signature failed", f.get());
+        out.state = AnchorState::waiting;
+        return out;
+    }
     const JobOutcome &job = waited->jobs.at(0);
     if (job.failed) {
         out.state = AnchorState::failed;  // no txid: that transaction anchors nothing

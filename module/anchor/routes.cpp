@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "anchor/routes.h"
 
+#include <optional>
 #include <string>
 
 #include "admin/anchor.h"
