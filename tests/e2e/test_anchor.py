@@ -16,7 +16,6 @@ for the next batch; bad input is 400/401 and changes nothing."""
 import hashlib
 import http.client
 import json
-import os
 import secrets
 import subprocess
 import threading
@@ -284,7 +283,7 @@ class Anchoring(StackCase):
         root, paths = tree_paths([h for _, h in leaves])
         if len(leaves) == 1:
             self.assertEqual((root, paths), (leaves[0][1], [[]]))
-        for i, ((txid, h), path) in enumerate(zip(leaves, paths)):
+        for i, ((_, h), path) in enumerate(zip(leaves, paths)):
             got = self.wait_proof(h.hex().upper() if i % 2 else h.hex())  # hex in either case
             self.assertEqual(list(got), ['recordHash', 'merkleRoot', 'path', 'anchorTxid'])
             self.assertEqual(got['recordHash'], h.hex())
