@@ -3,6 +3,7 @@
 // handled. Each concern registers its own routes.
 #include "app/routes.h"
 
+#include "anchor/routes.h"
 #include "app/health.h"
 #include "pos/routes.h"
 #include "privacy/routes.h"
@@ -18,6 +19,7 @@ void add_all_routes(AppRouter &router, const config::Config &cfg)
     registry::add_routes(router);  // module/registry/routes.cpp
     pos::add_routes(router);       // module/pos/routes.cpp
     privacy::add_routes(router);   // module/privacy/routes.cpp
+    anchor::add_routes(router);    // module/anchor/routes.cpp
 }
 
 }  // namespace pp::app

@@ -6,6 +6,7 @@
 //                                 adds a key to the KMS keystore and prints its
 //                                 public facts as one JSON line (never the key)
 //   utxo add|reap|stats           the funding pool (module/cli/utxo_cmd.h)
+//   anchor [--limit N]            one batch-anchor run (module/cli/anchor_cmd.h)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cli/anchor_cmd.h"
 #include "cli/migrate_cmd.h"
 #include "cli/utxo_cmd.h"
 #include "common/json.h"
@@ -32,7 +34,8 @@ int usage()
                "       patchproof kms keygen --label issuer|funding|change|svd [--keystore PATH]\n"
                "         keystore: --keystore, else $KMS_KEYSTORE, else $KMS_DATA_DIR/keystore.json\n"
                "         master key: $KMS_MASTER_KEY (64 hex) or $KMS_PASSPHRASE\n"
-               "       patchproof utxo add|reap|stats (patchproof utxo for details)\n",
+               "       patchproof utxo add|reap|stats (patchproof utxo for details)\n"
+               "       patchproof anchor [--limit N]   one batch-anchor run (exit 3: not signed yet, 4: busy)\n",
                stderr);
     return 2;
 }
@@ -142,5 +145,7 @@ int main(int argc, char **argv)
         return cmd_kms_keygen(argc - 3, argv + 3);
     if (argc >= 2 && std::strcmp(argv[1], "utxo") == 0)
         return pp::cli::cmd_utxo(argc - 2, argv + 2);
+    if (argc >= 2 && std::strcmp(argv[1], "anchor") == 0)
+        return pp::cli::cmd_anchor(argc - 2, argv + 2);
     return usage();
 }

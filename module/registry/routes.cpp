@@ -15,6 +15,7 @@
 #include "http/body.h"
 #include "log/log.h"
 #include "registry/records.h"
+#include "store/batches.h"
 #include "store/content.h"
 #include "store/patches.h"
 #include "store/pending.h"
@@ -295,11 +296,18 @@ Response verify(AppContext &ctx, const Request &, const PathParams &params)
     if (!facts)
         return internal();
     const bool authentic = facts->authentic;
-    return http::json(200, json_pack("{s:s,s:O,s:{s:b,s:s,s:s,s:s,s:n}}", "status",
+    // The current record's batch, once the chain accepted its root (else null).
+    auto batch = store::anchor_of_record(*db, s.current_txid);
+    if (!batch)
+        return unavailable("Database");
+    json_t *anchor = *batch ? json_pack("{s:s,s:s}", "merkleRoot", (*batch)->merkle_root.c_str(), "anchorTxid",
+                                        (*batch)->anchor_txid.c_str())
+                            : json_null();
+    return http::json(200, json_pack("{s:s,s:O,s:{s:b,s:s,s:s,s:s,s:o}}", "status",
                                      authentic ? "authentic" : "compromised", "record", record.get(),
                                      "verificationDetails", "issuerSignatureValid", authentic ? 1 : 0, "onChainTxid",
                                      s.current_txid.c_str(), "owner", s.owner_address.c_str(), "recordHash",
-                                     facts->hash_hex.c_str(), "anchor"));
+                                     facts->hash_hex.c_str(), "anchor", anchor));
 }
 
 // ---------------------------------------------------------------- transfer
