@@ -4,6 +4,7 @@
 #include "app/routes.h"
 
 #include "app/health.h"
+#include "email/routes.h"
 #include "pos/routes.h"
 #include "registry/routes.h"
 #include "svd/routes.h"
@@ -16,6 +17,7 @@ void add_all_routes(AppRouter &router, const config::Config &cfg)
     svd::add_routes(router);     // module/svd/routes.cpp
     registry::add_routes(router);  // module/registry/routes.cpp
     pos::add_routes(router);       // module/pos/routes.cpp
+    email::add_routes(router);     // module/email/routes.cpp
 }
 
 }  // namespace pp::app
