@@ -10,6 +10,7 @@ while another address gets 401 and then 200; 20 failures void the codes;
 SMTP down keeps the row in email_outbox until the server is back; memcached
 down is 503; bad input is 400/415 and writes nothing; no code in any log."""
 import base64
+import concurrent.futures
 import email
 import email.policy
 import hashlib
@@ -18,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import threading
 import time
 import unittest
 
@@ -205,6 +207,49 @@ class EmailLogin(StackCase):
         for other in (codes[2], sixth):
             if other != codes[1]:
                 self.assert_error(self.submit(ident, other), 401, 'UNAUTHORIZED')
+
+    def test_concurrent_requests_never_exceed_five_outstanding(self):
+        ident = 'race@example.com'
+        sources = [self.new_address() for _ in range(9)]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=9) as pool:
+            statuses = sorted(f.result()[0] for f in
+                              [pool.submit(self.request_code, ident, s) for s in sources])
+        self.assertEqual(statuses, [200] * 5 + [429] * 4)
+        self.assertEqual(self.rows('email_codes', ident), 5)
+        self.assertEqual(int(self.sql(f"SELECT COUNT(*) FROM email_codes WHERE identifier = '{ident}' "
+                                      "AND void_ms IS NULL AND used_ms IS NULL")), 5)
+        for i in range(5):
+            self.wait_code(ident, i)
+
+    def test_a_request_counts_codes_another_transaction_is_writing(self):
+        """Four codes, and a fifth being inserted by a transaction not yet
+        committed: a request waits for it (the identifier's rows are locked)
+        and then finds five, so it is 429, not a sixth code."""
+        ident = 'locked@example.com'
+        for _ in range(4):
+            self.assertEqual(self.request_code(ident)[0], 200)
+        far = int(time.time() * 1000) + 600_000
+        errors = []
+
+        def write():
+            try:
+                self.sql("BEGIN; INSERT INTO email_codes (identifier, code_hash, expires_ms) "
+                         f"VALUES ('{ident}', 'held', {far}); SELECT SLEEP(3); COMMIT;")
+            except Exception as e:  # reported below
+                errors.append(e)
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            deadline = time.time() + 10
+            while int(self.sql("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED; "
+                               "SELECT COUNT(*) FROM email_codes WHERE code_hash = 'held'")) == 0:
+                self.assertLess(time.time(), deadline, f'the writer never began {errors}')
+                time.sleep(0.05)
+            self.assert_error(self.request_code(ident), 429, 'RATE_LIMITED')
+        finally:
+            writer.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(self.rows('email_codes', ident), 5)
 
     def test_one_request_per_address_per_window(self):
         ident = 'window@example.com'
