@@ -19,12 +19,14 @@ import http.client
 import json
 import os
 import re
+import socket
 import threading
 import time
 import unittest
 
 from chainstack import ChainStack
 from stackcase import StackCase
+import ppclient as pc
 
 DB = 'patchproof'
 G_HEX = '0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798'  # a valid compressed key
@@ -324,6 +326,44 @@ class EmailLogin(StackCase):
         self.assertEqual(self.rows('email_outbox', ident), 0)
         st, _, body = self.submit(ident, code)
         self.assertEqual(st, 200, body)
+
+    def test_smtp_that_never_answers_does_not_stop_record_jobs(self):
+        """The worker's SMTP server accepts connections and then says
+        nothing: each try ends at SMTP_TIMEOUT_MS, the mail waits, and
+        registrations queued meanwhile are still confirmed."""
+        silent = socket.socket()
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(16)
+        url = f'smtp://127.0.0.1:{silent.getsockname()[1]}'
+        ident = 'silent@example.com'
+        self.svc.st.stop(self.svc.worker_name(0))
+        try:
+            self.svc.start_worker(0, env={'SMTP_URL': url, 'SMTP_TIMEOUT_MS': '2000'})
+            self.assertEqual(self.request_code(ident)[0], 200)
+            deadline = time.time() + 30
+            while True:
+                row = self.sql(f"SELECT attempts, last_error FROM email_outbox WHERE identifier = '{ident}'")
+                if row and int(row.split('\t')[0]) >= 1:
+                    break
+                self.assertLess(time.time(), deadline, f'the worker never tried: {row!r}')
+                time.sleep(0.2)
+            self.assertIn('imeout', row)  # curl's "Timeout was reached"
+            pending = []
+            for _ in range(3):
+                st, _, resp = self.c.call('POST', '/v1/patches', {
+                    'product': {'uid_tag_id': 'TAG-' + os.urandom(6).hex(), 'name': 'Jersey'},
+                    'metadata': {'notes': 'mail stall test'},
+                    'auth': {'owner': pc.address_from_priv(pc.random_privkey(), 'test')}})
+                self.assertEqual(st, 202, resp)
+                pending.append(resp['pendingId'])
+            for pid in pending:
+                self.assertEqual(self.svc.wait_pending('registration', pid, timeout=90)['status'], 'confirmed')
+            self.assertEqual(self.rows('email_outbox', ident), 1)  # still waiting
+        finally:
+            self.svc.st.stop(self.svc.worker_name(0))
+            silent.close()
+            self.svc.start_worker(0)
+        self.wait_code(ident, 0, timeout=120)
 
     def test_memcached_down_is_503(self):
         ident = 'nocache@example.com'
