@@ -403,6 +403,9 @@ class EmailLogin(StackCase):
                                              content_type='text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE')
             self.assert_error(self.call_from(self.new_address(), path, raw=json.dumps({'identifier': ident}),
                                              content_type=None), 415, 'UNSUPPORTED_MEDIA_TYPE')
+            # nginx and the app both cap these bodies at 8 KiB.
+            self.assert_error(self.call_from(self.new_address(), path,
+                                             {'identifier': ident, 'pad': 'x' * 9000}), 413, 'PAYLOAD_TOO_LARGE')
         for table in ('email_codes', 'email_outbox', 'email_identities'):
             self.assertEqual(self.rows(table, ident), 0, table)
         # A well-formed address that never asked: the one 401.
