@@ -150,15 +150,10 @@ bool Worker::send_one_mail(const email::OutboxKey &key)
 void Worker::maybe_send_mail()
 {
     const int64_t now = now_ms();
-    if (cfg_.smtp_url.empty() || now < next_mail_ms_)
+    if (now < next_mail_ms_)
         return;
     next_mail_ms_ = now + kMailPollMs;
-    auto key = email::outbox_key(cfg_.auth_outbox_key.reveal());
-    if (!key) {
-        next_mail_ms_ = now + kStaleEveryMs;
-        log::error("AUTH_OUTBOX_KEY is missing or not 64 hex characters; mail is not sent");
-        return;
-    }
+    // Mail whose code has expired is useless: dropped even where SMTP_URL is unset.
     if (now >= next_stale_mail_ms_) {
         next_stale_mail_ms_ = now + kStaleEveryMs;
         auto dropped = store::drop_stale_outbox(db_, cfg_.auth_code_ttl_sec);
@@ -166,6 +161,14 @@ void Worker::maybe_send_mail()
             JsonPtr f(json_pack("{s:I}", "dropped", static_cast<json_int_t>(*dropped)));
             log::warn("dropped unsent mail whose code has expired", f.get());
         }
+    }
+    if (cfg_.smtp_url.empty())
+        return;
+    auto key = email::outbox_key(cfg_.auth_outbox_key.reveal());
+    if (!key) {
+        next_mail_ms_ = now + kStaleEveryMs;
+        log::error("AUTH_OUTBOX_KEY is missing or not 64 hex characters; mail is not sent");
+        return;
     }
     for (int i = 0; i < kMailsPerTurn; ++i)
         if (!send_one_mail(*key))

@@ -365,6 +365,21 @@ class EmailLogin(StackCase):
             self.svc.start_worker(0)
         self.wait_code(ident, 0, timeout=120)
 
+    def test_mail_older_than_the_code_ttl_is_dropped_unsent(self):
+        ident = 'stale@example.com'
+        fresh = 'notstale@example.com'
+        self.sql("INSERT INTO email_outbox (identifier, nonce, ciphertext, next_attempt_ms, created_at) VALUES "
+                 f"('{ident}', UNHEX(REPEAT('00', 24)), UNHEX('00'), 9000000000000, NOW(3) - INTERVAL 901 SECOND), "
+                 f"('{fresh}', UNHEX(REPEAT('00', 24)), UNHEX('00'), 9000000000000, NOW(3) - INTERVAL 800 SECOND)")
+        self.svc.st.restart(self.svc.worker_name(0))  # it looks at once when it starts
+        deadline = time.time() + 30
+        while self.rows('email_outbox', ident):
+            self.assertLess(time.time(), deadline, 'the stale mail is still there')
+            time.sleep(0.2)
+        self.assertEqual(self.rows('email_outbox', fresh), 1)
+        self.sql(f"DELETE FROM email_outbox WHERE identifier = '{fresh}'")
+        self.assertIn('dropped unsent mail', self.svc.st.logs(self.svc.worker_name(0)))
+
     def test_memcached_down_is_503(self):
         ident = 'nocache@example.com'
         self.svc.st.stop('mc1')
