@@ -137,6 +137,9 @@ class Service:
         self.clients_file = os.path.join(self.kms_dir, 'clients.json')
         self.kms_sock = os.path.join(self.st.run_dir, 'kms.sock')
         self.devchain_sock = os.path.join(self.st.run_dir, 'devchain.sock')
+        # Mail from the workers goes to a loopback SMTP sink, one .eml per message.
+        self.mail_dir = os.path.join(self.st.base_dir, 'mail')
+        self.smtp_url = None
         self.keys = {}
         self.base_url = None
 
@@ -194,6 +197,8 @@ class Service:
         env = self.common_env()
         env['KMS_API_KEY'] = self.token('worker')
         env['AUTH_OUTBOX_KEY'] = self.secrets['AUTH_OUTBOX_KEY']
+        if self.smtp_url:
+            env['SMTP_URL'] = self.smtp_url
         env.update(self.worker_overrides)
         return env
 
@@ -294,6 +299,13 @@ class Service:
                      '--satoshis', str(u['value']), '--key-id', funding['keyIdentifier'],
                      '--script', script)
 
+    def start_smtp(self):
+        """The SMTP sink (scripts/smtp_sink.py) writing into mail_dir; the
+        workers' SMTP_URL. Call again after st.stop('smtp') to bring it back
+        on the same port."""
+        self.smtp_url = self.st.start_smtp_sink(self.mail_dir)
+        return self.smtp_url
+
     def worker_name(self, i):
         return f'worker{i}'
 
@@ -316,6 +328,7 @@ class Service:
         self.start_nginx()
         if self.chain:
             self.fund_pool()
+            self.start_smtp()
             for i in range(self.worker_count):
                 self.start_worker(i)
         return self
@@ -344,6 +357,8 @@ class Service:
             'KMS_API_KEY': self.token('admin'),
             'KMS_PROVISION_API_KEY': self.token('provision'),
             'CHAIN_API_URL': self.chain_url if self.chain else '',
+            'SMTP_URL': self.smtp_url or '',
+            'MAIL_DIR': self.mail_dir if self.smtp_url else '',
         }
 
 
@@ -380,7 +395,8 @@ def cmd_run(args):
                 ('patchproof-devchain', f'{svc.chain_url} -> {svc.devchain_sock} (development only)'),
                 ('patchproof-fcgi', ', '.join(svc.pool_socket(i) for i in range(svc.pools))),
                 ('nginx', f'{st.base_url} and {st.https_url} (self-signed)'),
-                ('patchproof-worker', 'anchors queued records')]
+                ('patchproof-worker', 'anchors queued records, sends login mail'),
+                ('smtp sink', f'{svc.smtp_url} -> {svc.mail_dir}/*.eml (development only)')]
         print('PatchProof dev stack:')
         for what, where in rows:
             print(f'  {what:20} {where}')

@@ -11,6 +11,7 @@ PACKAGES="
   libcmocka-dev
   clang libclang-rt-14-dev
   nginx mariadb-server memcached spawn-fcgi wrk curl openssl
+  python3-aiosmtpd
 "
 
 missing=""

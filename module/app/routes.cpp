@@ -5,6 +5,7 @@
 
 #include "anchor/routes.h"
 #include "app/health.h"
+#include "email/routes.h"
 #include "pos/routes.h"
 #include "privacy/routes.h"
 #include "registry/routes.h"
@@ -20,6 +21,7 @@ void add_all_routes(AppRouter &router, const config::Config &cfg)
     pos::add_routes(router);       // module/pos/routes.cpp
     privacy::add_routes(router);   // module/privacy/routes.cpp
     anchor::add_routes(router);    // module/anchor/routes.cpp
+    email::add_routes(router);     // module/email/routes.cpp
 }
 
 }  // namespace pp::app

@@ -24,6 +24,7 @@
 #include "common/result.h"
 #include "config/config.h"
 #include "crypto/base58.h"
+#include "crypto/secret.h"
 #include "crypto/tx.h"
 #include "kms/client.h"
 #include "log/log.h"
@@ -65,6 +66,7 @@ private:
     void maybe_reap();
     // mailer.cpp: sends the email outbox when a row is due.
     void maybe_send_mail();
+    bool send_one_mail(const crypto::Secret<32> &outbox_key);
     uint64_t fee_per_kb();
     int64_t lease_until() const { return now_ms() + cfg_.job_lease_sec * 1000; }
     void log_step(const store::Job &job, std::string_view msg, log::Level level = log::Level::info,
@@ -111,6 +113,8 @@ private:
     uint32_t outage_streak_ = 0;  // consecutive KMS/chain outages, for the wait
     int64_t lease_until_ms_ = 0;  // of the job being run, as we last stored it
     int64_t next_reap_ms_ = 0;
+    int64_t next_mail_ms_ = 0;        // mailer.cpp: next look at the outbox
+    int64_t next_stale_mail_ms_ = 0;  // and at mail whose code expired
 };
 
 }  // namespace pp::worker::detail

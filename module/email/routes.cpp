@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+#include "email/routes.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "app/ratelimit.h"
+#include "common/json.h"
+#include "crypto/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/jwt.h"
+#include "email/mail.h"
+#include "http/body.h"
+#include "log/log.h"
+#include "store/email.h"
+
+namespace pp::email {
+namespace {
+
+using app::AppContext;
+using http::PathParams;
+using http::Request;
+using http::Response;
+using http::unavailable;
+
+constexpr size_t kAuthBodyLimit = 8 * 1024;
+
+Response no_store(Response r)
+{
+    r.add_header("Cache-Control", "no-store");
+    return r;
+}
+
+Response rate_limited(int64_t retry_after_sec)
+{
+    Response r = http::error(429, http::code::rate_limited, "Too many requests.");
+    r.add_header("Retry-After", std::to_string(std::max<int64_t>(1, retry_after_sec)));
+    return r;
+}
+
+Response wrong_code()
+{
+    return no_store(http::error(401, http::code::unauthorized, "The code is wrong, expired or already used."));
+}
+
+Response ok_body(json_t *body) { return no_store(http::json(200, body)); }
+
+std::optional<std::string> identifier_field(http::Validator &v)
+{
+    auto raw = v.string("identifier", true);
+    if (!raw)
+        return std::nullopt;
+    auto id = normalize_identifier(*raw);
+    if (!id)
+        v.problem("identifier", "must be an email address local@domain of at most 254 characters, without spaces");
+    return id;
+}
+
+int64_t ceil_sec(int64_t ms) { return (ms + 999) / 1000; }
+
+// ---------------------------------------------------------------- request
+
+// Client text is hashed into the key (memcached keys are short and plain).
+std::string request_slot_key(const std::string &identifier, std::string_view addr)
+{
+    const crypto::Hash256 h = crypto::sha256(crypto::as_bytes(app::user_at_address(identifier, addr)));
+    return "authreq:" + crypto::hex_encode(std::span(h).first(16));
+}
+
+// One request per identifier and client address per AUTH_REQUEST_WINDOW_SEC.
+// The slot's value is when it ends, for Retry-After. nullopt: allowed.
+Result<std::optional<int64_t>> take_request_slot(AppContext &ctx, store::Cache &cache, const std::string &key,
+                                                 int64_t now)
+{
+    const int64_t window_ms = ctx.cfg.auth_request_window_sec * 1000;
+    auto added = cache.add(key, std::to_string(now + window_ms), static_cast<uint32_t>(ctx.cfg.auth_request_window_sec));
+    if (!added)
+        return added.error();
+    if (*added)
+        return std::optional<int64_t>();
+    auto held = cache.get(key);
+    if (!held)
+        return held.error();
+    int64_t until = now + window_ms;
+    if (*held)
+        std::from_chars((*held)->data(), (*held)->data() + (*held)->size(), until);
+    return std::optional<int64_t>(ceil_sec(until - now));
+}
+
+// The fresh code's hash and its sealed mail; the code itself is wiped here.
+struct Prepared {
+    std::string hash;
+    Sealed sealed;
+};
+
+Result<Prepared> prepare_code(AppContext &ctx, const std::string &identifier, const OutboxKey &key)
+{
+    std::string code = random_code();
+    uint8_t mid[16];
+    randombytes_buf(mid, sizeof mid);
+    const std::string message_id = crypto::hex_encode(mid);
+    auto hash = hash_code(code);
+    auto mail = compose_code_mail(CodeMail{ctx.cfg.email_from, identifier, code, ctx.cfg.auth_code_ttl_sec,
+                                           app::now_sec(), message_id});
+    wipe(code);
+    if (!hash || !mail)
+        return hash ? mail.error() : hash.error();
+    Prepared p{std::move(*hash), seal(key, *mail)};
+    wipe(*mail);
+    return p;
+}
+
+Response request_verification(AppContext &ctx, const Request &req, const PathParams &)
+{
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"identifier"});
+    auto identifier = identifier_field(v);
+    if (!v.ok())
+        return http::validation_error(details.release());
+
+    auto key = outbox_key(ctx.cfg.auth_outbox_key.reveal());
+    if (!key)
+        return unavailable("Email login");
+    store::Cache *cache = ctx.cache();
+    if (!cache)
+        return unavailable("Cache");
+    const int64_t now = app::now_ms();
+    const std::string slot = request_slot_key(*identifier, req.remote_addr);
+    auto busy = take_request_slot(ctx, *cache, slot, now);
+    if (!busy)
+        return unavailable("Cache");
+    if (*busy)
+        return rate_limited(**busy);
+
+    // From here a failure gives the slot back, so the caller may simply retry.
+    auto release = [&](Response r) {
+        (void)cache->remove(slot);
+        return r;
+    };
+    store::Db *db = ctx.db();
+    if (!db)
+        return release(unavailable("Database"));
+    auto prepared = prepare_code(ctx, *identifier, *key);
+    if (!prepared) {
+        log::error("cannot prepare a login code mail (check EMAIL_FROM)");
+        return release(http::error(500, http::code::internal, "Internal error."));
+    }
+    store::NewEmailCode row{*identifier, prepared->hash, now + ctx.cfg.auth_code_ttl_sec * 1000,
+                            prepared->sealed.nonce, prepared->sealed.ciphertext};
+    auto stored = store::store_code_request(*db, row, now, kMaxOutstandingCodes);
+    if (!stored)
+        return release(unavailable("Database"));
+    if (!stored->stored)
+        return rate_limited(ceil_sec(stored->oldest_expires_ms - now));
+    return ok_body(json_pack("{s:b}", "success", 1));
+}
+
+// ---------------------------------------------------------------- submit
+
+struct FailureKeys {
+    std::string here;   // identifier and client address
+    std::string total;  // identifier, from anywhere
+};
+
+FailureKeys failure_keys(AppContext &ctx, const std::string &identifier, std::string_view addr, int64_t now)
+{
+    const int64_t window_ms = ctx.cfg.auth_failed_window_sec * 1000;
+    return {app::rate_key("authfail", app::user_at_address(identifier, addr), window_ms, now),
+            app::rate_key("authfailall", identifier, window_ms, now)};
+}
+
+// A failed submit: both counters go up; at AUTH_MAX_FAILED_TOTAL the
+// identifier's codes are void. Always the one 401 unless a service is down.
+Response failed_submit(AppContext &ctx, store::Cache &cache, store::Db &db, const FailureKeys &keys,
+                       const std::string &identifier, int64_t now)
+{
+    const uint32_t ttl = static_cast<uint32_t>(ctx.cfg.auth_failed_window_sec + 2);
+    auto here = cache.incr(keys.here, ttl);
+    auto total = cache.incr(keys.total, ttl);
+    if (!here || !total)
+        return unavailable("Cache");
+    if (static_cast<int64_t>(*total) >= ctx.cfg.auth_max_failed_total) {
+        auto voided = store::void_codes(db, identifier, now);
+        if (!voided)
+            return unavailable("Database");
+        if (*voided > 0)
+            log::warn("too many failed login codes for one identifier; its codes are void");
+    }
+    return wrong_code();
+}
+
+Result<std::string> mint_token(AppContext &ctx, const std::string &identifier, const std::string &kid)
+{
+    uint8_t jti[16];
+    randombytes_buf(jti, sizeof jti);
+    const std::string sub = "email:" + identifier;
+    const int64_t iat = app::now_sec();
+    JsonPtr header(json_pack("{s:s,s:s,s:s}", "alg", "HS256", "typ", "JWT", "kid", kid.c_str()));
+    JsonPtr payload(json_pack("{s:s,s:s,s:[s],s:I,s:I,s:I}", "sub", sub.c_str(), "jti", crypto::hex_encode(jti).c_str(),
+                              "amr", "otp", "iat", json_int_t(iat), "nbf", json_int_t(iat - ctx.cfg.svd_clock_skew_sec),
+                              "exp", json_int_t(iat + ctx.cfg.jwt_ttl_sec)));
+    if (!ctx.cfg.jwt_issuer.empty())
+        json_object_set_new(payload.get(), "iss", json_string(ctx.cfg.jwt_issuer.c_str()));
+    if (!ctx.cfg.jwt_audience.empty())
+        json_object_set_new(payload.get(), "aud", json_string(ctx.cfg.jwt_audience.c_str()));
+    return crypto::jwt_sign_hs256(header.get(), payload.get(), ctx.cfg.jwt_secret.bytes());
+}
+
+uint64_t counter_value(const std::optional<std::string> &v)
+{
+    uint64_t n = 0;
+    if (v)
+        std::from_chars(v->data(), v->data() + v->size(), n);
+    return n;
+}
+
+Response submit_verification(AppContext &ctx, const Request &req, const PathParams &)
+{
+    auto body = http::parse_json_body(req);
+    if (body.error)
+        return *body.error;
+    JsonPtr details(json_array());
+    http::Validator v(body.object.get(), details.get());
+    v.only({"identifier", "code"});
+    auto identifier = identifier_field(v);
+    auto code = v.string("code", true);
+    if (code && !valid_code(*code))
+        v.problem("code", "must be a string of 6 digits");
+    if (!v.ok())
+        return http::validation_error(details.release());
+
+    store::Cache *cache = ctx.cache();
+    if (!cache)
+        return unavailable("Cache");
+    const int64_t now = app::now_ms();
+    const FailureKeys keys = failure_keys(ctx, *identifier, req.remote_addr, now);
+    auto failures = cache->get(keys.here);
+    if (!failures)
+        return unavailable("Cache");
+    if (static_cast<int64_t>(counter_value(*failures)) >= ctx.cfg.auth_max_failed) {
+        const int64_t window_ms = ctx.cfg.auth_failed_window_sec * 1000;
+        return rate_limited(ceil_sec((now / window_ms + 1) * window_ms - now));
+    }
+    if (ctx.cfg.jwt_secret.empty())
+        return unavailable("Token signing");
+    const std::string kid = ctx.kid();
+    if (kid.empty())
+        return unavailable("KMS");
+    store::Db *db = ctx.db();
+    if (!db)
+        return unavailable("Database");
+    auto live = store::live_codes(*db, *identifier, now, kMaxOutstandingCodes);
+    if (!live)
+        return unavailable("Database");
+
+    // Every live code is checked, so the time taken does not tell which matched.
+    const store::EmailCode *match = nullptr;
+    for (const store::EmailCode &c : *live)
+        if (code_matches(*code, c.hash) && !match)
+            match = &c;
+    if (!match)
+        return failed_submit(ctx, *cache, *db, keys, *identifier, now);
+    auto consumed = store::consume_code(*db, *identifier, *match, now);
+    if (!consumed)
+        return unavailable("Database");
+    if (!*consumed)
+        return failed_submit(ctx, *cache, *db, keys, *identifier, now);
+
+    auto token = mint_token(ctx, *identifier, kid);
+    if (!token)
+        return http::error(500, http::code::internal, "Internal error.");
+    if (ctx.metrics)
+        ctx.metrics->jwt_success.fetch_add(1, std::memory_order_relaxed);
+    return ok_body(json_pack("{s:b,s:s}", "success", 1, "token", token->c_str()));
+}
+
+}  // namespace
+
+void add_routes(app::AppRouter &router)
+{
+    using http::Auth;
+    router.add("POST", "/v1/auth/request-verification", request_verification, Auth::none, kAuthBodyLimit, true);
+    router.add("POST", "/v1/auth/submit-verification", submit_verification, Auth::none, kAuthBodyLimit, true);
+}
+
+}  // namespace pp::email
