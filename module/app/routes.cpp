@@ -3,6 +3,7 @@
 // handled. Each concern registers its own routes.
 #include "app/routes.h"
 
+#include "admin/routes.h"
 #include "app/health.h"
 #include "pos/routes.h"
 #include "registry/routes.h"
@@ -16,6 +17,7 @@ void add_all_routes(AppRouter &router, const config::Config &cfg)
     svd::add_routes(router);     // module/svd/routes.cpp
     registry::add_routes(router);  // module/registry/routes.cpp
     pos::add_routes(router);       // module/pos/routes.cpp
+    admin::add_routes(router);     // module/admin/routes.cpp
 }
 
 }  // namespace pp::app

@@ -15,6 +15,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cli/fee_cmd.h"
+#include "cli/jobs_cmd.h"
 #include "cli/migrate_cmd.h"
 #include "cli/utxo_cmd.h"
 #include "common/json.h"
@@ -32,7 +34,9 @@ int usage()
                "       patchproof kms keygen --label issuer|funding|change|svd [--keystore PATH]\n"
                "         keystore: --keystore, else $KMS_KEYSTORE, else $KMS_DATA_DIR/keystore.json\n"
                "         master key: $KMS_MASTER_KEY (64 hex) or $KMS_PASSPHRASE\n"
-               "       patchproof utxo add|reap|stats (patchproof utxo for details)\n",
+               "       patchproof utxo add|reap|stats|maintain (patchproof utxo for details)\n"
+               "       patchproof jobs list|retry|check (patchproof jobs for details)\n"
+               "       patchproof fee set SATS_PER_KB|show|clear\n",
                stderr);
     return 2;
 }
@@ -142,5 +146,9 @@ int main(int argc, char **argv)
         return cmd_kms_keygen(argc - 3, argv + 3);
     if (argc >= 2 && std::strcmp(argv[1], "utxo") == 0)
         return pp::cli::cmd_utxo(argc - 2, argv + 2);
+    if (argc >= 2 && std::strcmp(argv[1], "jobs") == 0)
+        return pp::cli::cmd_jobs(argc - 2, argv + 2);
+    if (argc >= 2 && std::strcmp(argv[1], "fee") == 0)
+        return pp::cli::cmd_fee(argc - 2, argv + 2);
     return usage();
 }

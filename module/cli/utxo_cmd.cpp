@@ -13,7 +13,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "admin/maintain.h"
 #include "chain/client.h"
+#include "cli/jobs_cmd.h"
 #include "common/json.h"
 #include "config/config.h"
 #include "crypto/base58.h"
@@ -32,7 +34,13 @@ int usage()
     std::fputs("usage: patchproof utxo add --txid T --vout N --satoshis S --key-id PUBKEY_HEX --script HEX\n"
                "                          [--status available|unconfirmed] [--no-check] [--exclusive --confirm]\n"
                "       patchproof utxo reap     frees locks older than UTXO_LOCK_TIMEOUT_MIN of unsigned jobs\n"
-               "       patchproof utxo stats    counts and satoshis per status, as JSON\n",
+               "       patchproof utxo stats    counts and satoshis per status, as JSON\n"
+               "       patchproof utxo maintain --action auto|sync|sweep|split [--dry-run]\n"
+               "                                the route's maintenance run (same code, same lease);\n"
+               "                                --dry-run plans only (no lease, no writes). Exit 0 done\n"
+               "                                (every job signed), 3 waiting ended before every job was\n"
+               "                                signed (the worker finishes them), 4 another run holds the\n"
+               "                                lease or a sweep/split job is unfinished, 1 failure, 2 usage\n",
                stderr);
     return 2;
 }
@@ -374,6 +382,56 @@ int cmd_stats(int argc, char **)
     return print_json(out);
 }
 
+int cmd_maintain(int argc, char **argv)
+{
+    std::optional<admin::Action> action;
+    bool dry_run = false;
+    for (int i = 0; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--dry-run") {
+            dry_run = true;
+        } else if (a == "--action" && i + 1 < argc) {
+            action = admin::action_from_text(argv[++i]);
+            if (!action)
+                return usage();
+        } else if (a.rfind("--action=", 0) == 0) {
+            action = admin::action_from_text(a.substr(9));
+            if (!action)
+                return usage();
+        } else {
+            return usage();
+        }
+    }
+    if (!action)
+        return usage();
+    auto env = open_admin_env("utxo maintain");
+    if (!env)
+        return 1;
+    auto s = admin::resolve_settings(*env->db, env->cfg);
+    if (!s)
+        return fail("cannot read the settings table", s.error());
+    auto chain = admin::chain_client(env->cfg);
+    auto out = admin::run_maintain(*env->db, chain ? &*chain : nullptr, *s, *action, dry_run);
+    if (!out) {
+        if (out.error() == Errc::conflict) {
+            print_json_line(json_pack("{s:b,s:s,s:s}", "success", 0, "error", "CONFLICT", "message",
+                                      "another maintenance run holds the lease, or a sweep/split job is unfinished"));
+            return 4;
+        }
+        if (out.error() == Errc::invalid_argument)
+            std::fputs("utxo maintain: UTXO_FUNDING_ADDRESS/KEY_ID or UTXO_CHANGE_ADDRESS/KEY_ID unset or not "
+                       "matching\n",
+                       stderr);
+        print_json_line(json_pack("{s:b,s:s}", "success", 0, "error", std::string(errc_name(out.error())).c_str()));
+        return fail("maintenance failed", out.error());
+    }
+    const bool failed = out->any_failed;
+    const bool waiting = !out->all_signed;
+    if (print_json_line(out->body.release()) != 0)
+        return 1;
+    return failed ? 1 : waiting ? 3 : 0;
+}
+
 }  // namespace
 
 int cmd_utxo(int argc, char **argv)
@@ -387,6 +445,8 @@ int cmd_utxo(int argc, char **argv)
         return cmd_reap(argc - 1, argv + 1);
     if (sub == "stats")
         return cmd_stats(argc - 1, argv + 1);
+    if (sub == "maintain")
+        return cmd_maintain(argc - 1, argv + 1);
     return usage();
 }
 
