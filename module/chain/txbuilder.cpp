@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <optional>
 
 #include "crypto/base58.h"
 #include "crypto/encoding.h"
@@ -72,28 +73,89 @@ bool input_well_formed(const FundingInput &in) noexcept
 
 }  // namespace
 
+size_t estimate_tx_size(const TxShape &shape)
+{
+    const size_t outputs = (shape.data_script_bytes ? 1 : 0) + shape.fixed_outputs + (shape.with_change ? 1 : 0);
+    size_t size = 4 + varint_size(shape.inputs) + varint_size(outputs) + 4;  // version, counts, locktime
+    // prevout (32 + 4), scriptSig length + scriptSig, sequence
+    size += shape.inputs * (36 + varint_size(kSignedScriptSigBytes) + kSignedScriptSigBytes + 4);
+    if (shape.data_script_bytes)
+        size += 8 + varint_size(*shape.data_script_bytes) + *shape.data_script_bytes;
+    size += (outputs - (shape.data_script_bytes ? 1 : 0)) * (8 + varint_size(kP2pkhScriptBytes) + kP2pkhScriptBytes);
+    return size;
+}
+
+uint64_t estimate_fee(const TxShape &shape, uint64_t fee_per_kb)
+{
+    return fee_for_size(estimate_tx_size(shape), fee_per_kb);
+}
+
+uint64_t required_funding(const TxShape &shape, uint64_t fixed_total, uint64_t fee_per_kb)
+{
+    TxShape s = shape;
+    s.with_change = true;
+    return estimate_fee(s, fee_per_kb) + fixed_total + kDustLimit;
+}
+
+size_t data_script_bytes(std::span<const Bytes> pushes)
+{
+    size_t n = 2;  // OP_FALSE OP_RETURN
+    for (const Bytes &p : pushes)
+        n += push_opcode_size(p.size()) + p.size();
+    return n;
+}
+
 size_t estimate_tx_size(size_t inputs, size_t op_return_script_bytes, bool with_change)
 {
-    const size_t outputs = with_change ? 2 : 1;
-    size_t size = 4 + varint_size(inputs) + varint_size(outputs) + 4;  // version, counts, locktime
-    // prevout (32 + 4), scriptSig length + scriptSig, sequence
-    size += inputs * (36 + varint_size(kSignedScriptSigBytes) + kSignedScriptSigBytes + 4);
-    size += 8 + varint_size(op_return_script_bytes) + op_return_script_bytes;
-    if (with_change)
-        size += 8 + varint_size(kP2pkhScriptBytes) + kP2pkhScriptBytes;
-    return size;
+    return estimate_tx_size(TxShape{inputs, op_return_script_bytes, 0, with_change});
 }
 
 uint64_t estimate_fee(size_t inputs, size_t data_bytes, bool with_change, uint64_t fee_per_kb)
 {
     const size_t script = 2 + push_opcode_size(data_bytes) + data_bytes;
-    return fee_for_size(estimate_tx_size(inputs, script, with_change), fee_per_kb);
+    return estimate_fee(TxShape{inputs, script, 0, with_change}, fee_per_kb);
 }
 
 uint64_t required_funding(size_t data_bytes, size_t inputs, uint64_t fee_per_kb)
 {
     return estimate_fee(inputs, data_bytes, true, fee_per_kb) + kDustLimit;
 }
+
+namespace {
+
+// The inputs as unsigned TxIns; their total in *total.
+Result<void> add_inputs(crypto::Tx &tx, const std::vector<FundingInput> &inputs, uint64_t *total)
+{
+    *total = 0;
+    for (const FundingInput &in : inputs) {
+        auto txid = crypto::txid_from_hex(in.txid);
+        if (!txid || !input_well_formed(in) || in.satoshis == 0 || in.satoshis > crypto::MAX_MONEY)
+            return Errc::invalid_argument;
+        *total += in.satoshis;  // each <= MAX_MONEY: no overflow for any realistic count
+        if (*total > crypto::MAX_MONEY)
+            return Errc::invalid_argument;
+        crypto::TxIn txin;
+        txin.prevout.txid = *txid;
+        txin.prevout.vout = in.vout;
+        txin.sequence = 0xffffffff;
+        tx.inputs.push_back(std::move(txin));
+    }
+    return {};
+}
+
+// Sum of the fixed outputs; invalid_argument for a 0-sat one or a sum above MAX_MONEY.
+Result<uint64_t> fixed_total(const std::vector<uint64_t> &fixed)
+{
+    uint64_t sum = 0;
+    for (uint64_t v : fixed) {
+        if (v < kDustLimit || v > crypto::MAX_MONEY - sum)
+            return Errc::invalid_argument;
+        sum += v;
+    }
+    return sum;
+}
+
+}  // namespace
 
 Result<UnsignedTx> build_unsigned(const BuildParams &params)
 {
@@ -102,45 +164,49 @@ Result<UnsignedTx> build_unsigned(const BuildParams &params)
     size_t data_bytes = 0;
     for (const Bytes &p : params.data_pushes)
         data_bytes += p.size();
-    if (data_bytes > kMaxDataBytes)
+    if (data_bytes > kMaxDataBytes || (!params.data_output && !params.data_pushes.empty()))
         return Errc::invalid_argument;
+    auto fixed = fixed_total(params.fixed_outputs);
+    if (!fixed)
+        return fixed.error();
 
     UnsignedTx out;
     out.tx.version = 1;
     out.tx.locktime = 0;
     uint64_t total = 0;
-    for (const FundingInput &in : params.inputs) {
-        auto txid = crypto::txid_from_hex(in.txid);
-        if (!txid || !input_well_formed(in) || in.satoshis == 0 || in.satoshis > crypto::MAX_MONEY)
-            return Errc::invalid_argument;
-        total += in.satoshis;  // each <= MAX_MONEY: no overflow for any realistic count
-        if (total > crypto::MAX_MONEY)
-            return Errc::invalid_argument;
-        crypto::TxIn txin;
-        txin.prevout.txid = *txid;
-        txin.prevout.vout = in.vout;
-        txin.sequence = 0xffffffff;
-        out.tx.inputs.push_back(std::move(txin));
+    if (auto a = add_inputs(out.tx, params.inputs, &total); !a)
+        return a.error();
+
+    TxShape shape{params.inputs.size(), std::nullopt, params.fixed_outputs.size(), true};
+    if (params.data_output) {
+        Bytes data_script = crypto::op_return_script(params.data_pushes);
+        shape.data_script_bytes = data_script.size();
+        out.tx.outputs.push_back(crypto::TxOut{0, std::move(data_script)});
     }
+    for (uint64_t v : params.fixed_outputs)
+        out.tx.outputs.push_back(crypto::TxOut{v, params.change_script});
+    const uint64_t fee_with_change = estimate_fee(shape, params.fee_per_kb);
+    shape.with_change = false;
+    const uint64_t fee_without = estimate_fee(shape, params.fee_per_kb);
 
-    Bytes data_script = crypto::op_return_script(params.data_pushes);
-    const size_t n = params.inputs.size();
-    const uint64_t fee_with_change = fee_for_size(estimate_tx_size(n, data_script.size(), true), params.fee_per_kb);
-    const uint64_t fee_without = fee_for_size(estimate_tx_size(n, data_script.size(), false), params.fee_per_kb);
-
-    out.tx.outputs.push_back(crypto::TxOut{0, std::move(data_script)});
-    if (total >= fee_with_change && total - fee_with_change >= kDustLimit) {
-        out.change_satoshis = total - fee_with_change;
+    // A transaction needs an output: with no other one, change is a must.
+    const bool other_outputs = !out.tx.outputs.empty();
+    if (total < *fixed)
+        return Errc::out_of_range;
+    const uint64_t left = total - *fixed;
+    if (left >= fee_with_change && left - fee_with_change >= kDustLimit) {
+        out.change_satoshis = left - fee_with_change;
         out.change_vout = static_cast<uint32_t>(out.tx.outputs.size());
         out.tx.outputs.push_back(crypto::TxOut{out.change_satoshis, params.change_script});
         out.fee = fee_with_change;
-    } else if (total >= fee_without) {
+    } else if (other_outputs && left >= fee_without) {
         // Change would be dust: whatever is left over goes to the miner.
-        out.fee = total;
+        out.fee = left;
     } else {
         return Errc::out_of_range;
     }
 
+    const size_t n = params.inputs.size();
     out.sighashes.reserve(n);
     for (size_t i = 0; i < n; ++i) {
         const FundingInput &in = params.inputs[i];

@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "store/batches.h"
 #include "store/claims.h"
 #include "store/patches.h"
 #include "store/pending.h"
@@ -116,13 +117,19 @@ Result<void> confirm_records(Db &db, const Job &job)
 
 // ---- pieces of the failure transaction -----------------------------------
 
+// The job row of a failure: the last attempt counted, the reason kept.
+Result<void> fail_job_row(Db &db, Job &copy, std::string_view reason, int64_t now_ms)
+{
+    if (auto r = retry_job(db, copy, reason, now_ms); !r)
+        return r;
+    return advance_job(db, copy, JobStep::failed, std::nullopt, std::nullopt, 0);
+}
+
 // Job, pending record, transfer hold and claim intent of a failure; the
 // inputs are the caller's business.
 Result<void> fail_rows(Db &db, Job &copy, std::string_view reason, bool on_chain, int64_t now_ms)
 {
-    if (auto r = retry_job(db, copy, reason, now_ms); !r)  // counts the last attempt, keeps the reason
-        return r;
-    if (auto r = advance_job(db, copy, JobStep::failed, std::nullopt, std::nullopt, 0); !r)
+    if (auto r = fail_job_row(db, copy, reason, now_ms); !r)
         return r;
     // The txid is shown only for a transaction that is on chain.
     const std::optional<std::string> txid = on_chain ? copy.txid : std::nullopt;
@@ -189,10 +196,32 @@ Result<AnchorOutcome> confirm_run(Db &db, Job &copy, const Anchor &a)
     return out;
 }
 
+Result<MaintenanceOutcome> confirm_maintenance_run(Db &db, Job &copy, const Maintenance &m)
+{
+    UtxoPool pool(db);
+    if (auto s = pool.mark_spent(copy.id, *copy.txid); !s)
+        return not_lease(s.error());
+    for (const ChangeOutput &c : m.outputs)
+        if (auto r = add_change(db, *copy.txid, c, m.change_key_id); !r)
+            return not_lease(r.error());
+    MaintenanceOutcome out;
+    if (copy.job_kind == JobKind::anchor) {
+        auto b = batch_anchored(db, copy.id, *copy.txid);
+        if (!b)
+            return not_lease(b.error());
+        out.batch_missing = !*b;
+    }
+    if (auto r = advance_job(db, copy, JobStep::done, std::nullopt, std::nullopt, 0); !r)
+        return r.error();
+    return out;
+}
+
 }  // namespace
 
 Result<void> mark_inputs_locked(Db &db, Job &job, int64_t lease_until_ms)
 {
+    if (job.job_kind != JobKind::record)  // no pending record: one guarded statement
+        return advance_job(db, job, JobStep::inputs_locked, std::nullopt, std::nullopt, lease_until_ms);
     Job copy;
     auto r = with_txn(db, [&](Txn &t) -> Result<void> {
         copy = job;
@@ -246,6 +275,43 @@ Result<void> fail_anchor(Db &db, Job &job, const Failure &f)
         if (auto e = fail_rows(t.db(), copy, f.reason, f.on_chain, f.now_ms); !e)
             return e;
         return settle_inputs(t.db(), copy, f);
+    });
+    if (r)
+        job = std::move(copy);
+    return r;
+}
+
+Result<MaintenanceOutcome> confirm_maintenance(Db &db, Job &job, const Maintenance &m)
+{
+    if (!job.txid || job.step != JobStep::broadcast || job.job_kind == JobKind::record)
+        return Errc::invalid_argument;
+    Job copy;
+    auto r = with_txn(db, [&](Txn &t) -> Result<MaintenanceOutcome> {
+        copy = job;
+        return confirm_maintenance_run(t.db(), copy, m);
+    });
+    if (r)
+        job = std::move(copy);
+    return r;
+}
+
+Result<void> fail_maintenance(Db &db, Job &job, const Failure &f)
+{
+    if (job.job_kind == JobKind::record)
+        return Errc::invalid_argument;
+    Job copy;
+    auto r = with_txn(db, [&](Txn &t) -> Result<void> {
+        copy = job;
+        if (auto e = fail_job_row(t.db(), copy, f.reason, f.now_ms); !e)
+            return e;
+        if (auto e = settle_inputs(t.db(), copy, f); !e)
+            return e;
+        if (copy.job_kind == JobKind::anchor) {
+            // No pending batch (false) is fine: there is nothing left to free.
+            if (auto b = batch_failed(t.db(), copy.id); !b)
+                return not_lease(b.error());
+        }
+        return {};
     });
     if (r)
         job = std::move(copy);

@@ -51,7 +51,8 @@ struct AnchorOutcome {
     std::string refused;
 };
 
-// queued → inputs_locked, pending record → 'anchoring'.
+// queued → inputs_locked, pending record → 'anchoring' (a record job; the
+// other kinds have none, so for them it is the job's step alone).
 Result<void> mark_inputs_locked(Db &db, Job &job, int64_t lease_until_ms);
 
 // Inputs back to available, job back to queued with an attempt counted and
@@ -77,5 +78,32 @@ struct Failure {
 // failed, inputs released or quarantined as above, a transfer's hold on the
 // patch state cleared, the POS claim intent failed.
 Result<void> fail_anchor(Db &db, Job &job, const Failure &f);
+
+// ---- sweep, split and anchor jobs (no pending record) --------------------
+
+// What a maintenance or anchor transaction put on chain.
+struct Maintenance {
+    std::vector<ChangeOutput> outputs;  // every output paying the change script
+    std::string change_key_id;          // KMS key of the change address
+    int64_t now_ms = 0;
+};
+
+struct MaintenanceOutcome {
+    // An anchor job without a pending batch (it is done all the same: the
+    // transaction is on chain); worth an operator's look.
+    bool batch_missing = false;
+};
+
+// The final transaction of a sweep, split or anchor job at 'broadcast': its
+// inputs spent, every output to the change script in the pool as available
+// (once), an anchor job's batch anchored with the txid (store/batches.h),
+// the job done. invalid_argument for a record job.
+Result<MaintenanceOutcome> confirm_maintenance(Db &db, Job &job, const Maintenance &m);
+
+// Its failure transaction: last attempt counted, job failed, inputs
+// released or quarantined as for fail_anchor (f.on_chain is unused: there is
+// no pending record to show a txid), an anchor job's batch failed and its
+// records free for a later batch. invalid_argument for a record job.
+Result<void> fail_maintenance(Db &db, Job &job, const Failure &f);
 
 }  // namespace pp::store

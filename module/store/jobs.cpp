@@ -51,13 +51,20 @@ Result<Job> job_from_row(const Row &r)
     auto id = col_int<uint64_t>(r, 0);
     auto attempts = col_int<uint32_t>(r, 3);
     auto version = col_int<uint64_t>(r, 6);
-    if (!id || !attempts || !version || r.size() != 7 || !r[1] || !r[2])
+    if (!id || !attempts || !version || r.size() != 9 || !r[2] || !r[7])
         return Errc::internal;
     auto step = job_step_from_text(*r[2]);
-    if (!step)
+    auto kind = job_kind_from_text(*r[7]);
+    if (!step || !kind)
+        return Errc::internal;
+    // Only a record job has a pending record. A missing plan is not an
+    // error here: the worker fails that one job, the queue moves on.
+    if (*kind == JobKind::record && !r[1])
         return Errc::internal;
     job.id = *id;
-    job.pending_id = *r[1];
+    job.job_kind = *kind;
+    job.pending_id = r[1].value_or("");
+    job.payload = r[8].value_or("");
     job.step = *step;
     job.attempts = *attempts;
     job.raw_tx = r[4];
@@ -70,7 +77,7 @@ Result<Job> job_from_row(const Row &r)
 Result<std::optional<Job>> lock_and_lease(Db &db, std::string_view owner, int64_t now_ms, int64_t lease_ms)
 {
     auto rows = db.query(
-        "SELECT j.id, j.pending_id, j.step, j.attempts, j.raw_tx, j.txid, j.version FROM jobs j "
+        "SELECT j.id, j.pending_id, j.step, j.attempts, j.raw_tx, j.txid, j.version, j.kind, j.payload FROM jobs j "
         "WHERE j.step NOT IN (?, ?) AND j.next_attempt_ms <= ? AND j.lease_until_ms < ? "
         "ORDER BY j.id LIMIT 1 FOR UPDATE SKIP LOCKED",
         {job_step_text(JobStep::done), job_step_text(JobStep::failed), now_ms, now_ms});
@@ -88,6 +95,8 @@ Result<std::optional<Job>> lock_and_lease(Db &db, std::string_view owner, int64_
     if (!leased)
         return leased.error();
     ++job->version;
+    if (job->job_kind != JobKind::record)
+        return std::optional<Job>(std::move(*job));
 
     // A plain read: the pending record is immutable apart from its status,
     // so there is no need to lock it (the API may be updating its status).

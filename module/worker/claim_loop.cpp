@@ -43,7 +43,10 @@ void Worker::log_step(const store::Job &job, std::string_view msg, log::Level le
     const std::string_view step = store::job_step_text(job.step);
     JsonPtr f(json_object());
     json_object_set_new(f.get(), "job_id", json_integer(static_cast<json_int_t>(job.id)));
-    json_object_set_new(f.get(), "pending_id", json_stringn(job.pending_id.data(), job.pending_id.size()));
+    const std::string_view kind = store::job_kind_text(job.job_kind);
+    json_object_set_new(f.get(), "kind", json_stringn(kind.data(), kind.size()));
+    if (job.job_kind == store::JobKind::record)
+        json_object_set_new(f.get(), "pending_id", json_stringn(job.pending_id.data(), job.pending_id.size()));
     json_object_set_new(f.get(), "step", json_stringn(step.data(), step.size()));
     json_object_set_new(f.get(), "attempts", json_integer(job.attempts));
     json_object_set_new(f.get(), "worker", json_stringn(id_.data(), id_.size()));

@@ -141,7 +141,9 @@ Next Worker::fail_job(store::Job &job, std::string_view reason)
     f.unspent = std::move(*unspent);
     f.now_ms = now_ms();
     store::Job copy = job;
-    if (auto r = store::fail_anchor(db_, copy, f); !r) {
+    auto failed = job.job_kind == store::JobKind::record ? store::fail_anchor(db_, copy, f)
+                                                         : store::fail_maintenance(db_, copy, f);
+    if (const auto &r = failed; !r) {
         if (r.error() == Errc::conflict)
             return Next::lost;
         JsonPtr j(json_pack("{s:I,s:s,s:i}", "job_id", static_cast<json_int_t>(job.id), "error",
@@ -156,10 +158,11 @@ Next Worker::fail_job(store::Job &job, std::string_view reason)
 
 // Inputs that no longer pay for the transaction go back to the pool and the
 // job starts over; counted as an attempt so a fee that keeps moving cannot
-// loop forever.
+// loop forever. A sweep or split has no other inputs to start over with: it
+// fails (its inputs released or quarantined by what the chain lists).
 Next Worker::back_to_queued(store::Job &job, std::string_view reason)
 {
-    if (static_cast<int64_t>(job.attempts) + 1 >= cfg_.job_max_attempts)
+    if (inputs_planned(job) || static_cast<int64_t>(job.attempts) + 1 >= cfg_.job_max_attempts)
         return fail_job(job, reason);
     store::Job copy = job;
     auto r = store::requeue_job(db_, copy, reason, now_ms() + backoff_delay_ms(cfg_.job_backoff_ms, job.attempts));

@@ -5,6 +5,8 @@
 //   step_sign.cpp     inputs_locked → signed (built, one KMS call, stored)
 //   step_send.cpp     signed → broadcast (stored bytes sent, never rebuilt)
 //   step_done.cpp     broadcast → done (the final transaction, store/anchor.h)
+//   kinds.cpp         per job kind: the planned transaction, the final
+//                     transaction of sweep / split / anchor jobs
 //   failure.cpp       retries, outages, requeue, give-up and failure
 // Every database write goes through module/store; every multi-statement
 // write is one store::with_txn there.
@@ -18,9 +20,11 @@
 #include <utility>
 
 #include "chain/client.h"
+#include "chain/txbuilder.h"
 #include "common/result.h"
 #include "config/config.h"
 #include "crypto/base58.h"
+#include "crypto/tx.h"
 #include "kms/client.h"
 #include "log/log.h"
 #include "store/db.h"
@@ -69,9 +73,19 @@ private:
 
     // The four steps
     Next step_queued(store::Job &job);
+    Next lock_funding(store::Job &job, size_t data_script_bytes);
     Next step_inputs_locked(store::Job &job);
     Next step_signed(store::Job &job);
     Next step_broadcast(store::Job &job);
+
+    // kinds.cpp
+    // Sweep and split jobs come with their inputs locked (the plan); the
+    // worker locks a record's or an anchor's inputs itself.
+    static bool inputs_planned(const store::Job &job);
+    // Outputs and data of the job's transaction (no inputs, fee set later);
+    // invalid_argument for a malformed plan.
+    Result<chain::BuildParams> plan_params(const store::Job &job);
+    Next confirm_planned(store::Job &job, const crypto::Tx &tx);
 
     // failure.cpp
     Next attempt_failed(store::Job &job, std::string_view reason);

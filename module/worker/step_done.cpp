@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Step broadcast → done: the final transaction (store::confirm_anchor),
+// Step broadcast → done: the final transaction (store::confirm_anchor for a
+// record, store::confirm_maintenance for the other kinds, kinds.cpp),
 // re-run whole by store::with_txn on a deadlock.
 #include <jansson.h>
 
@@ -22,6 +23,8 @@ Next Worker::step_broadcast(store::Job &job)
     auto tx = crypto::parse_tx(*raw);
     if (!tx)
         return attempt_failed(job, "stored transaction does not parse");
+    if (job.job_kind != store::JobKind::record)
+        return confirm_planned(job, *tx);
     auto hash = record_hash_hex(job.record);
     if (!hash)
         return attempt_failed(job, "record is not valid JSON");

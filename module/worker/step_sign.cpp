@@ -16,8 +16,11 @@ Next Worker::step_inputs_locked(store::Job &job)
     auto utxos = pool_.locked_by(job.id);
     if (!utxos)
         return db_trouble(job, utxos.error(), "reading locked utxos");
-    if (utxos->empty())  // reaped while we were away
+    if (utxos->empty())  // reaped while we were away (a planned job fails in back_to_queued)
         return back_to_queued(job, "funding inputs were released");
+    auto planned = plan_params(job);
+    if (!planned)
+        return fail_job(job, "the job's plan is malformed");
 
     std::vector<chain::FundingInput> inputs;
     inputs.reserve(utxos->size());
@@ -28,13 +31,12 @@ Next Worker::step_inputs_locked(store::Job &job)
         inputs.push_back({u.id, u.txid, u.vout, u.satoshis, u.key_id, std::move(*script)});
     }
 
-    chain::BuildParams params;
-    params.data_pushes.emplace_back(job.record.begin(), job.record.end());
+    chain::BuildParams &params = *planned;
     params.inputs = inputs;
-    params.change_script = change_script_;
     params.fee_per_kb = fee_per_kb();
     auto utx = chain::build_unsigned(params);
     if (!utx) {
+        // A planned job cannot take other inputs: back_to_queued fails it.
         if (utx.error() == Errc::out_of_range)
             return back_to_queued(job, "inputs no longer cover the fee");
         return attempt_failed(job, "cannot build the transaction");
