@@ -316,7 +316,8 @@ class AdminUtxo(StackCase):
         self.assertIn('below 1000', body['result']['sweep']['reason'])
 
         dust_tx = self.make_dust()
-        dust = len(available(self.svc, max_sats=1000))  # the 3, and a leftover of setUp's sweep if any
+        small = available(self.svc, max_sats=1000)  # the 3, and a leftover of setUp's sweep if any
+        dust, dust_sum = len(small), sum(u['satoshis'] for u in small)
         self.assertIn(dust, (3, 4))
         st, _, body = maintain(self.c, 'sweep')
         self.assertIn(st, (200, 202), body)
@@ -335,7 +336,9 @@ class AdminUtxo(StackCase):
         tx = pptx.parse_tx(self.svc.chain_get(f'/v1/bsv/test/tx/hash/{txid}')['hex'])
         self.assertEqual(len(tx.inputs), dust)
         self.assertEqual(len(tx.outputs), 1)
-        self.assertLess(tx.outputs[0].value, 400 * dust)
+        self.assertLess(tx.outputs[0].value, dust_sum)  # less the fee
+        self.assertGreater(tx.outputs[0].value, dust_sum - 1000)
+        self.assertEqual(sweep['totalSatoshis'], dust_sum)
         self.assertEqual(self.status_of(txid, 0), 'available')
         self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'locked'"), '0')
         self.assert_pool_matches_chain()
