@@ -376,6 +376,26 @@ class AdminUtxo(StackCase):
         self.assertEqual(self.big_enough(), before + 8)
         self.assert_pool_matches_chain()
 
+    def test_no_signature_within_admin_wait_is_202(self):
+        # The worker is stopped: the run waits the full ADMIN_WAIT_SEC (20 s,
+        # longer than nginx's default read timeout of 15 s, so also proof
+        # that /v1/admin/ has its own) and answers 202 with the job to follow.
+        self.svc.st.stop(self.svc.worker_name(0))
+        try:
+            st, _, body = maintain(self.c, 'split')
+            self.assertEqual(st, 202, body)
+            self.assertTrue(body['success'])
+            split = body['result']['split']
+            self.assertIsNone(split['txid'])
+            self.assertIsInstance(split['jobId'], int)
+            self.assertEqual(self.sql(f"SELECT step FROM jobs WHERE id = {split['jobId']}"), 'queued')
+            # Unfinished: the next run is refused until the worker is back.
+            self.assertEqual(maintain(self.c, 'sync')[0], 409)
+        finally:
+            self.svc.start_worker(0)
+        self.assertEqual(wait_jobs(self.svc, [split['jobId']]), {split['jobId']: 'done'})
+        self.assertEqual(maintain(self.c, 'sync')[0], 200)
+
     # -- dry run
 
     def test_dry_run_changes_nothing(self):
