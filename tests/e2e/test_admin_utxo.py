@@ -12,6 +12,7 @@ import json
 import os
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 from chainstack import ChainStack
@@ -74,10 +75,11 @@ def available(svc, min_sats=0, max_sats=None):
     return out
 
 
-def spend_behind_the_back(svc, u, outputs):
+def spend_behind_the_back(svc, u, outputs, expect_refusal=False):
     """Spends pool entry u with a transaction the KMS signs directly (the
     worker's credential may use the pool keys) to outputs [(value, script)]:
-    the service never hears of it. Returns the txid."""
+    the service never hears of it. Returns the txid (or, with
+    expect_refusal, the devchain's refusal text)."""
     tx = pptx.Tx([pptx.TxIn(u['txid'], u['vout'])], [pptx.TxOut(v, s) for v, s in outputs])
     digest = pptx.sighash_forkid(tx, 0, u['script'], u['satoshis'])
     st, _, data = pc.request('POST', svc.kms_url + '/sign',
@@ -86,6 +88,13 @@ def spend_behind_the_back(svc, u, outputs):
     assert st == 200, data
     der = bytes.fromhex(data['signatures'][0]['signatureHex'])
     tx.inputs[0].script_sig = pptx.p2pkh_script_sig(der, pptx.SIGHASH_ALL_FORKID, bytes.fromhex(u['key_id']))
+    if expect_refusal:
+        try:
+            chain_post(svc, '/v1/bsv/test/tx/raw', {'txhex': tx.hex()})
+        except urllib.error.HTTPError as e:
+            assert e.code == 400, e.code
+            return json.loads(e.read())
+        raise AssertionError('the devchain accepted a double spend')
     assert chain_post(svc, '/v1/bsv/test/tx/raw', {'txhex': tx.hex()}) == tx.txid()
     return tx.txid()
 
@@ -249,6 +258,10 @@ class AdminUtxo(StackCase):
         u = available(self.svc, min_sats=1_000_000)[-1]
         paid = u['satoshis'] - OUTSIDE_FEE
         outside = spend_behind_the_back(self.svc, u, [(paid, funding_script(self.svc))])
+        # The double-spend counter the race tests rely on sees a real one.
+        refusals = double_spend_refusals(self.svc)
+        spend_behind_the_back(self.svc, u, [(paid - 1, funding_script(self.svc))], expect_refusal=True)
+        self.assertEqual(double_spend_refusals(self.svc), refusals + 1)
         self.assertEqual(self.sync(), {'added': 1, 'updated': 0, 'markedSpent': 0, 'quarantined': 1,
                                        'released': 0})
         self.assertEqual(self.status_of(outside, 0), 'unconfirmed')
