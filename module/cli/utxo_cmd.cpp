@@ -53,17 +53,6 @@ int fail(const char *what, Errc e)
     return 1;
 }
 
-int print_json(json_t *j)
-{
-    JsonPtr owned(j);
-    char *text = owned ? json_dumps(owned.get(), JSON_COMPACT | JSON_PRESERVE_ORDER) : nullptr;
-    if (!text)
-        return 1;
-    std::puts(text);
-    std::free(text);
-    return 0;
-}
-
 template <typename T>
 bool parse_uint(std::string_view s, T *out)
 {
@@ -82,37 +71,6 @@ bool looks_like_private_key(std::string_view s)
     if ((s.size() == 51 || s.size() == 52) && crypto::base58check_decode(s).ok())
         return true;
     return false;
-}
-
-// Shared start-up for every subcommand: config from the environment, the
-// MariaDB client library, one connection.
-struct Env {
-    config::Config cfg;
-    std::optional<store::Db> db;
-};
-
-std::optional<Env> open_env()
-{
-    std::string error_line;
-    auto cfg = config::load([](const char *n) { return std::getenv(n); }, &error_line, config::Role::admin);
-    if (!cfg) {
-        std::fprintf(stderr, "utxo: %s\n", error_line.c_str());
-        return std::nullopt;
-    }
-    if (!store::db_library_init()) {
-        std::fputs("utxo: cannot initialise the MariaDB client library\n", stderr);
-        return std::nullopt;
-    }
-    store::DbConfig dc = config::db_config(*cfg);
-    auto db = store::Db::connect(dc);
-    sodium_memzero(dc.password.data(), dc.password.size());
-    if (!db) {
-        fail("cannot connect to MariaDB", db.error());
-        return std::nullopt;
-    }
-    Env env{std::move(*cfg), std::nullopt};
-    env.db.emplace(std::move(*db));
-    return env;
 }
 
 struct AddArgs {
@@ -317,7 +275,7 @@ int apply_add(store::Db &db, const AddArgs &a)
     json_object_set_new(out, "checkedOnChain", json_boolean(a.check));
     if (a.exclusive)
         json_object_set_new(out, "othersMarkedSpent", json_integer(static_cast<json_int_t>(done->others)));
-    return print_json(out);
+    return print_json_line(out);
 }
 
 int cmd_add(int argc, char **argv)
@@ -328,7 +286,7 @@ int cmd_add(int argc, char **argv)
     crypto::Hash160 pkh{};
     if (int rc = check_add_args(a, pkh); rc != 0)
         return rc;
-    auto env = open_env();
+    auto env = open_admin_env("utxo");
     if (!env)
         return 1;
     bool unconfirmed = false;
@@ -345,7 +303,7 @@ int cmd_reap(int argc, char **)
 {
     if (argc != 0)
         return usage();
-    auto env = open_env();
+    auto env = open_admin_env("utxo");
     if (!env)
         return 1;
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -356,7 +314,7 @@ int cmd_reap(int argc, char **)
     auto n = pool.reap(now_ms - minutes * 60'000);
     if (!n)
         return fail("reap failed", n.error());
-    return print_json(json_pack("{s:I,s:I}", "freed", static_cast<json_int_t>(*n), "olderThanMinutes",
+    return print_json_line(json_pack("{s:I,s:I}", "freed", static_cast<json_int_t>(*n), "olderThanMinutes",
                                 static_cast<json_int_t>(minutes)));
 }
 
@@ -364,7 +322,7 @@ int cmd_stats(int argc, char **)
 {
     if (argc != 0)
         return usage();
-    auto env = open_env();
+    auto env = open_admin_env("utxo");
     if (!env)
         return 1;
     store::UtxoPool pool(*env->db);
@@ -379,7 +337,7 @@ int cmd_stats(int argc, char **)
     for (const auto &[label, b] : buckets)
         json_object_set_new(out, label, json_pack("{s:I,s:I}", "count", static_cast<json_int_t>(b->count),
                                                   "satoshis", static_cast<json_int_t>(b->total_satoshis)));
-    return print_json(out);
+    return print_json_line(out);
 }
 
 int cmd_maintain(int argc, char **argv)
