@@ -43,6 +43,7 @@ int fail(const char *what, Errc e)
 {
     const std::string_view n = errc_name(e);
     std::fprintf(stderr, "jobs: %s (%.*s)\n", what, static_cast<int>(n.size()), n.data());
+    print_json_line(json_pack("{s:b,s:s,s:s%}", "success", 0, "message", what, "error", n.data(), n.size()));
     return 1;
 }
 
