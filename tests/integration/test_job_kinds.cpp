@@ -209,7 +209,6 @@ Maintenance outputs(std::initializer_list<std::pair<uint32_t, uint64_t>> outs)
 {
     Maintenance m;
     m.change_key_id = kChangeKey;
-    m.now_ms = kT0;
     for (const auto &[vout, sats] : outs) m.outputs.push_back({vout, sats, kScript});
     return m;
 }
