@@ -4,6 +4,7 @@
 #include "app/routes.h"
 
 #include "anchor/routes.h"
+#include "admin/routes.h"
 #include "app/health.h"
 #include "email/routes.h"
 #include "pos/routes.h"
@@ -22,6 +23,7 @@ void add_all_routes(AppRouter &router, const config::Config &cfg)
     privacy::add_routes(router);   // module/privacy/routes.cpp
     anchor::add_routes(router);    // module/anchor/routes.cpp
     email::add_routes(router);     // module/email/routes.cpp
+    admin::add_routes(router);     // module/admin/routes.cpp
 }
 
 }  // namespace pp::app

@@ -17,6 +17,8 @@
 #include <sodium.h>
 
 #include "cli/anchor_cmd.h"
+#include "cli/fee_cmd.h"
+#include "cli/jobs_cmd.h"
 #include "cli/migrate_cmd.h"
 #include "cli/utxo_cmd.h"
 #include "common/json.h"
@@ -34,8 +36,10 @@ int usage()
                "       patchproof kms keygen --label issuer|funding|change|svd [--keystore PATH]\n"
                "         keystore: --keystore, else $KMS_KEYSTORE, else $KMS_DATA_DIR/keystore.json\n"
                "         master key: $KMS_MASTER_KEY (64 hex) or $KMS_PASSPHRASE\n"
-               "       patchproof utxo add|reap|stats (patchproof utxo for details)\n"
-               "       patchproof anchor [--limit N]   one batch-anchor run (exit 3: not signed yet, 4: busy)\n",
+               "       patchproof utxo add|reap|stats|maintain (patchproof utxo for details)\n"
+               "       patchproof anchor [--limit N]   one batch-anchor run (exit 3: not signed yet, 4: busy)\n"
+               "       patchproof jobs list|retry|check (patchproof jobs for details)\n"
+               "       patchproof fee set SATS_PER_KB|show|clear\n",
                stderr);
     return 2;
 }
@@ -147,5 +151,9 @@ int main(int argc, char **argv)
         return pp::cli::cmd_utxo(argc - 2, argv + 2);
     if (argc >= 2 && std::strcmp(argv[1], "anchor") == 0)
         return pp::cli::cmd_anchor(argc - 2, argv + 2);
+    if (argc >= 2 && std::strcmp(argv[1], "jobs") == 0)
+        return pp::cli::cmd_jobs(argc - 2, argv + 2);
+    if (argc >= 2 && std::strcmp(argv[1], "fee") == 0)
+        return pp::cli::cmd_fee(argc - 2, argv + 2);
     return usage();
 }

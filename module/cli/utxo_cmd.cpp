@@ -13,7 +13,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "admin/maintain.h"
 #include "chain/client.h"
+#include "cli/jobs_cmd.h"
 #include "common/json.h"
 #include "config/config.h"
 #include "crypto/base58.h"
@@ -32,7 +34,13 @@ int usage()
     std::fputs("usage: patchproof utxo add --txid T --vout N --satoshis S --key-id PUBKEY_HEX --script HEX\n"
                "                          [--status available|unconfirmed] [--no-check] [--exclusive --confirm]\n"
                "       patchproof utxo reap     frees locks older than UTXO_LOCK_TIMEOUT_MIN of unsigned jobs\n"
-               "       patchproof utxo stats    counts and satoshis per status, as JSON\n",
+               "       patchproof utxo stats    counts and satoshis per status, as JSON\n"
+               "       patchproof utxo maintain --action auto|sync|sweep|split [--dry-run]\n"
+               "                                the route's maintenance run (same code, same lease);\n"
+               "                                --dry-run plans only (no lease, no writes). Exit 0 done\n"
+               "                                (every job signed), 3 waiting ended before every job was\n"
+               "                                signed (the worker finishes them), 4 another run holds the\n"
+               "                                lease or a sweep/split job is unfinished, 1 failure, 2 usage\n",
                stderr);
     return 2;
 }
@@ -43,17 +51,6 @@ int fail(const char *what, Errc e)
 {
     std::fprintf(stderr, "utxo: %s (%.*s)\n", what, static_cast<int>(name(e).size()), name(e).data());
     return 1;
-}
-
-int print_json(json_t *j)
-{
-    JsonPtr owned(j);
-    char *text = owned ? json_dumps(owned.get(), JSON_COMPACT | JSON_PRESERVE_ORDER) : nullptr;
-    if (!text)
-        return 1;
-    std::puts(text);
-    std::free(text);
-    return 0;
 }
 
 template <typename T>
@@ -74,37 +71,6 @@ bool looks_like_private_key(std::string_view s)
     if ((s.size() == 51 || s.size() == 52) && crypto::base58check_decode(s).ok())
         return true;
     return false;
-}
-
-// Shared start-up for every subcommand: config from the environment, the
-// MariaDB client library, one connection.
-struct Env {
-    config::Config cfg;
-    std::optional<store::Db> db;
-};
-
-std::optional<Env> open_env()
-{
-    std::string error_line;
-    auto cfg = config::load([](const char *n) { return std::getenv(n); }, &error_line, config::Role::admin);
-    if (!cfg) {
-        std::fprintf(stderr, "utxo: %s\n", error_line.c_str());
-        return std::nullopt;
-    }
-    if (!store::db_library_init()) {
-        std::fputs("utxo: cannot initialise the MariaDB client library\n", stderr);
-        return std::nullopt;
-    }
-    store::DbConfig dc = config::db_config(*cfg);
-    auto db = store::Db::connect(dc);
-    sodium_memzero(dc.password.data(), dc.password.size());
-    if (!db) {
-        fail("cannot connect to MariaDB", db.error());
-        return std::nullopt;
-    }
-    Env env{std::move(*cfg), std::nullopt};
-    env.db.emplace(std::move(*db));
-    return env;
 }
 
 struct AddArgs {
@@ -309,7 +275,7 @@ int apply_add(store::Db &db, const AddArgs &a)
     json_object_set_new(out, "checkedOnChain", json_boolean(a.check));
     if (a.exclusive)
         json_object_set_new(out, "othersMarkedSpent", json_integer(static_cast<json_int_t>(done->others)));
-    return print_json(out);
+    return print_json_line(out);
 }
 
 int cmd_add(int argc, char **argv)
@@ -320,7 +286,7 @@ int cmd_add(int argc, char **argv)
     crypto::Hash160 pkh{};
     if (int rc = check_add_args(a, pkh); rc != 0)
         return rc;
-    auto env = open_env();
+    auto env = open_admin_env("utxo");
     if (!env)
         return 1;
     bool unconfirmed = false;
@@ -337,7 +303,7 @@ int cmd_reap(int argc, char **)
 {
     if (argc != 0)
         return usage();
-    auto env = open_env();
+    auto env = open_admin_env("utxo");
     if (!env)
         return 1;
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -348,7 +314,7 @@ int cmd_reap(int argc, char **)
     auto n = pool.reap(now_ms - minutes * 60'000);
     if (!n)
         return fail("reap failed", n.error());
-    return print_json(json_pack("{s:I,s:I}", "freed", static_cast<json_int_t>(*n), "olderThanMinutes",
+    return print_json_line(json_pack("{s:I,s:I}", "freed", static_cast<json_int_t>(*n), "olderThanMinutes",
                                 static_cast<json_int_t>(minutes)));
 }
 
@@ -356,7 +322,7 @@ int cmd_stats(int argc, char **)
 {
     if (argc != 0)
         return usage();
-    auto env = open_env();
+    auto env = open_admin_env("utxo");
     if (!env)
         return 1;
     store::UtxoPool pool(*env->db);
@@ -371,7 +337,57 @@ int cmd_stats(int argc, char **)
     for (const auto &[label, b] : buckets)
         json_object_set_new(out, label, json_pack("{s:I,s:I}", "count", static_cast<json_int_t>(b->count),
                                                   "satoshis", static_cast<json_int_t>(b->total_satoshis)));
-    return print_json(out);
+    return print_json_line(out);
+}
+
+int cmd_maintain(int argc, char **argv)
+{
+    std::optional<admin::Action> action;
+    bool dry_run = false;
+    for (int i = 0; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--dry-run") {
+            dry_run = true;
+        } else if (a == "--action" && i + 1 < argc) {
+            action = admin::action_from_text(argv[++i]);
+            if (!action)
+                return usage();
+        } else if (a.rfind("--action=", 0) == 0) {
+            action = admin::action_from_text(a.substr(9));
+            if (!action)
+                return usage();
+        } else {
+            return usage();
+        }
+    }
+    if (!action)
+        return usage();
+    auto env = open_admin_env("utxo maintain");
+    if (!env)
+        return 1;
+    auto s = admin::resolve_settings(*env->db, env->cfg);
+    if (!s)
+        return fail("cannot read the settings table", s.error());
+    auto chain = admin::chain_client(env->cfg);
+    auto out = admin::run_maintain(*env->db, chain ? &*chain : nullptr, *s, *action, dry_run);
+    if (!out) {
+        if (out.error() == Errc::conflict) {
+            print_json_line(json_pack("{s:b,s:s,s:s}", "success", 0, "error", "CONFLICT", "message",
+                                      "another maintenance run holds the lease, or a sweep/split job is unfinished"));
+            return 4;
+        }
+        if (out.error() == Errc::invalid_argument)
+            std::fputs("utxo maintain: UTXO_FUNDING_ADDRESS/KEY_ID or UTXO_CHANGE_ADDRESS/KEY_ID unset or not "
+                       "matching\n",
+                       stderr);
+        print_json_line(json_pack("{s:b,s:s}", "success", 0, "error", std::string(errc_name(out.error())).c_str()));
+        return fail("maintenance failed", out.error());
+    }
+    const bool failed = out->any_failed;
+    const bool waiting = !out->all_signed;
+    if (print_json_line(out->body.release()) != 0)
+        return 1;
+    return failed ? 1 : waiting ? 3 : 0;
 }
 
 }  // namespace
@@ -387,6 +403,8 @@ int cmd_utxo(int argc, char **argv)
         return cmd_reap(argc - 1, argv + 1);
     if (sub == "stats")
         return cmd_stats(argc - 1, argv + 1);
+    if (sub == "maintain")
+        return cmd_maintain(argc - 1, argv + 1);
     return usage();
 }
 

@@ -85,7 +85,6 @@ Result<void> fail_anchor(Db &db, Job &job, const Failure &f);
 struct Maintenance {
     std::vector<ChangeOutput> outputs;  // every output paying the change script
     std::string change_key_id;          // KMS key of the change address
-    int64_t now_ms = 0;
 };
 
 struct MaintenanceOutcome {

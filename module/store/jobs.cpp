@@ -57,8 +57,9 @@ Result<Job> job_from_row(const Row &r)
     auto kind = job_kind_from_text(*r[7]);
     if (!step || !kind)
         return Errc::internal;
-    // Only a record job has a pending record; the others have a plan.
-    if (*kind == JobKind::record ? !r[1] : !r[8])
+    // Only a record job has a pending record. A missing plan is not an
+    // error here: the worker fails that one job, the queue moves on.
+    if (*kind == JobKind::record && !r[1])
         return Errc::internal;
     job.id = *id;
     job.job_kind = *kind;

@@ -107,7 +107,6 @@ Next Worker::confirm_planned(store::Job &job, const crypto::Tx &tx)
 {
     store::Maintenance m;
     m.change_key_id = cfg_.utxo_change_key_id;
-    m.now_ms = now_ms();
     for (size_t vout = 0; vout < tx.outputs.size(); ++vout) {
         const crypto::TxOut &out = tx.outputs[vout];
         if (out.script == change_script_)

@@ -1,29 +1,42 @@
 // SPDX-License-Identifier: MIT
-// patchproof-worker: anchors pending records on chain (DESIGN.md §1, §4).
+// patchproof-worker: signs and broadcasts every transaction the service puts
+// on chain (DESIGN.md §1, §3 "Who signs", §4): records, pool maintenance and
+// batch anchors, one job each (store/jobs.h JobKind).
 //
 // Any number of workers, on any host, share the jobs table (store/jobs.h).
 // A worker claims one job with a lease and runs it step by step; each step
 // is stored before the next one starts, so a worker killed at any point is
 // resumed by another from the last stored step:
 //
-//   queued         lock funding UTXOs for the job (none free: defer, no
-//                  attempt counted); pending record -> 'anchoring'.
-//   inputs_locked  build the transaction from the locked UTXOs, one KMS call
-//                  signs every input; raw hex and txid are stored BEFORE any
-//                  broadcast (inputs no longer enough: unlock, back to queued).
+//   queued         record / anchor: lock funding UTXOs for the job (none
+//                  free: defer, no attempt counted); a record's pending
+//                  record -> 'anchoring'. sweep / split: the inputs were
+//                  locked with the job when it was written; none held means
+//                  the job fails (there is nothing to lock).
+//   inputs_locked  build the transaction from the locked UTXOs (record: data
+//                  output + change; anchor: OP_FALSE OP_RETURN
+//                  "PatchProofBatch" <root> + change; sweep: one change
+//                  output; split: N x S to the change script + change), one
+//                  KMS call signs every input; raw hex and txid are stored
+//                  BEFORE any broadcast (inputs no longer enough: unlock,
+//                  back to queued; a sweep or split fails instead).
 //   signed         broadcast the stored bytes, never rebuilt; a refusal
 //                  (an "already known" one included) counts as sent only
 //                  when the chain knows the txid (GET tx/hash).
-//   broadcast      one DB transaction (store::confirm_anchor): UTXOs spent,
-//                  change back into the pool, patch state and history
-//                  written, pending record (and POS intent) confirmed, done.
+//   broadcast      one DB transaction: UTXOs spent, every output paying the
+//                  change script into the pool, and, for a record
+//                  (store::confirm_anchor), patch state and history written,
+//                  pending record (and POS intent) confirmed; for the other
+//                  kinds (store::confirm_maintenance) an anchor's batch
+//                  anchored; done.
 //
 // Every multi-statement write is one store::with_txn: after a deadlock, a
 // lock-wait timeout or a refused COMMIT it is re-run whole, never continued.
 //
 // Failures are values: network errors, 5xx and rejections count an attempt
 // and retry after JOB_BACKOFF_MS·2^attempts; after JOB_MAX_ATTEMPTS the
-// pending record is failed with a short reason; each of its UTXOs goes back
+// job is failed with a short reason (with its pending record, or an
+// anchor's batch, whose records are free again); each of its UTXOs goes back
 // to 'available' only when GET address/{addr}/unspent lists it, otherwise
 // it is 'quarantined' with the reason and never selected again —
 // except that a signed transaction is never abandoned while the chain
@@ -41,7 +54,8 @@
 // step is in the DB and nothing after it ran. Any other value is refused at
 // start-up. Outside the test environment the variable is ignored.
 //
-// Logs: one JSON line per step (job_id, pending_id, step, txid when known);
+// Logs: one JSON line per step (job_id, kind, pending_id for a record,
+// step, txid when known);
 // never a raw transaction, a signature or a credential.
 //
 // The code is split by step: see worker/runner.h.

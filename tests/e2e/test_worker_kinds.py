@@ -389,5 +389,26 @@ class WorkerKinds(StackCase):
         self.assertEqual(self.utxo(dust_u['id'])[0], 'available')
 
 
+    def test_bad_plans_fail_without_a_transaction(self):
+        # A split asking for no outputs: failed, its input back in the pool.
+        utxos = self.available(1)
+        bad = self.write_job('split', {'outputs': 0, 'satoshis': 1000}, utxos)
+        # A sweep whose inputs are not locked to it (a planner that lost them).
+        bare = self.write_job('sweep', {})
+        # An anchor whose root is not 32 bytes: nothing is locked for it.
+        short = self.write_job('anchor', {'batchId': 1, 'merkleRoot': 'ab' * 31}, batch_root='ab' * 32)
+        worker = self.start_worker()
+        try:
+            rows = [self.wait_job(j) for j in (bad, bare, short)]
+        finally:
+            self.svc.st.stop(worker)
+        for (step, txid, _, err), want in zip(rows, ('malformed', 'not locked', 'malformed')):
+            self.assertEqual((step, txid), ('failed', None))
+            self.assertIn(want, err)
+        self.assertEqual(self.utxo(utxos[0]['id'])[0], 'available')
+        self.assertEqual(self.sql(f'SELECT status FROM anchor_batches WHERE job_id = {short}'), 'failed')
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'locked'"), '0')
+
+
 if __name__ == '__main__':
     unittest.main()

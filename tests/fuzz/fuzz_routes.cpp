@@ -41,7 +41,7 @@ const char *const kKnownNames[] = {
     "category", "sku", "serial_number", "material", "notes", "image", "patch_location", "owner",
     "newOwnerAddress", "currentOwnerPubKey", "currentOwnerSignature", "ownerPubKey", "ownerSignature",
     "content", "uid", "customer", "challenge", "signature", "address", "pubKey", "ts", "nonce", "intentId",
-    "approvedBy", "limit", "identifier", "code",
+    "approvedBy", "limit", "identifier", "code", "action", "dryRun",
 };
 
 // A loopback port that refuses connections: bound, never listening (the

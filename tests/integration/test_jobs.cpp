@@ -4,6 +4,7 @@
 // jobs (FOR UPDATE SKIP LOCKED), live leases hide a job, an expired lease is
 // taken over and the old owner can no longer write, retries count attempts
 // and delay, defers do not count, and the signed transaction is stored.
+// (Jobs of the other kinds: test_job_kinds.cpp.)
 // The job's final transaction (store/anchor.h), made the victim of a real
 // InnoDB deadlock, is re-run whole by store::with_txn and commits once.
 // Time is passed in (now_ms), so leases and delays are tested without sleeping.
@@ -316,6 +317,8 @@ void claim_reads_pending_record(void **)
     const std::string prev(64, 'c'), intent(32, 'd');
     enqueue_one(db, "uid-xfer", "transfer", prev, intent);
     Job j = claim_some(db, "w", kT0);
+    assert_true(j.job_kind == JobKind::record);
+    assert_true(j.payload.empty());
     assert_string_equal(j.kind.c_str(), "transfer");
     assert_string_equal(j.uid_tag_id.c_str(), "uid-xfer");
     assert_string_equal(j.record.c_str(), "{\"auth\":{\"owner\":\"x\"},\"uid\":\"uid-xfer\"}");

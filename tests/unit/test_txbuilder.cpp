@@ -8,99 +8,26 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "chain/txbuilder.h"
-#include "crypto/base58.h"
-#include "crypto/encoding.h"
-#include "crypto/hash.h"
-#include "crypto/secp256k1.h"
-#include "crypto/tx.h"
-#include "vectors.h"
+#include "txbuilder_support.h"
 
 using namespace pp;
 using namespace pp::crypto;
+using namespace pp::test;
 using pp::chain::BuildParams;
 using pp::chain::FundingInput;
 using pp::chain::UnsignedTx;
 
 namespace {
 
-#define assert_errc(result, expected) \
-    assert_string_equal(std::string(errc_name((result).error())).c_str(), std::string(errc_name(expected)).c_str())
-
-std::string g_seed;
-
-struct Key {
-    Secret<32> sk;
-    PubKey33 pub{};
-    std::string key_id;  // hex of pub
-    Bytes script;        // P2PKH of pub
-};
-
-// Deterministic from the seed: sha256("txbuilder" || seed || index || ctr).
-Key make_key(uint32_t index)
-{
-    Key k;
-    for (uint32_t ctr = 0;; ++ctr) {
-        std::string material = "txbuilder|" + g_seed + "|" + std::to_string(index) + "|" + std::to_string(ctr);
-        Hash256 h = sha256(as_bytes(material));
-        std::copy(h.begin(), h.end(), k.sk.data());
-        if (seckey_valid(k.sk)) break;
-    }
-    auto pk = pubkey_from_seckey(k.sk);
-    assert_true(pk.ok());
-    k.pub = serialize_pubkey(*pk);
-    k.key_id = hex_encode(k.pub);
-    k.script = p2pkh_script(pubkey_hash(k.pub));
-    return k;
-}
-
-std::string fake_txid(uint32_t i)
-{
-    std::string material = "prev|" + g_seed + "|" + std::to_string(i);
-    return hex_encode(sha256(as_bytes(material)));
-}
-
-FundingInput funding(const Key &k, uint32_t i, uint64_t sats)
-{
-    FundingInput in;
-    in.utxo_id = 100 + i;
-    in.txid = fake_txid(i);
-    in.vout = i % 3;
-    in.satoshis = sats;
-    in.key_id = k.key_id;
-    in.script = k.script;
-    return in;
-}
-
 Bytes record_of(size_t n)
 {
     Bytes b(n);
     for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>('a' + i % 26);
     return b;
-}
-
-// The KMS stand-in: sign each digest with the input's key.
-std::vector<kms::SignResult> sign_all(const UnsignedTx &utx, const std::vector<const Key *> &keys)
-{
-    std::vector<kms::SignResult> out;
-    for (size_t i = 0; i < utx.sighashes.size(); ++i) {
-        auto der = ecdsa_sign_der(keys[i]->sk, utx.sighashes[i]);
-        assert_true(der.ok());
-        out.push_back(kms::SignResult{*der, keys[i]->pub});
-    }
-    return out;
-}
-
-uint64_t ceil_fee(size_t size, uint64_t rate)
-{
-    if (rate == 0) return 0;
-    return std::max<uint64_t>(1, (size * rate + 999) / 1000);
 }
 
 // Everything a node would look at, from the raw bytes alone.
@@ -502,17 +429,7 @@ void attach_refusals(void **)
 
 int main()
 {
-    if (sodium_init() < 0) return 1;
-    const char *env_seed = std::getenv("PP_TEST_SEED");
-    if (env_seed && *env_seed) {
-        g_seed = env_seed;
-    } else {
-        uint8_t r[8];
-        randombytes_buf(r, sizeof r);
-        g_seed = hex_encode(r);
-    }
-    std::printf("test_txbuilder seed: PP_TEST_SEED=%s\n", g_seed.c_str());
-    if (!secp_init()) return 1;
+    if (!init_seed("test_txbuilder")) return 1;
     const CMUnitTest tests[] = {
         cmocka_unit_test(fee_arithmetic),   cmocka_unit_test(build_one_input),
         cmocka_unit_test(build_three_inputs), cmocka_unit_test(record_sizes),

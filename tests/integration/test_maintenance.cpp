@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: MIT
+// UTXO maintenance's store functions (store/maintenance.h), the operator's
+// job functions (store/job_admin.h) and the sweep/split runs of
+// admin/maintain.h against a REAL private mariadbd with the migrations
+// applied: every transition is guarded by state and version and never
+// touches a locked output; a retry does what job_admin.h says for each kind
+// of job; a maintenance run writes its job and locks its inputs in one
+// transaction, a dry run writes nothing, and a second run is refused while
+// the first one's job is unfinished.
+#include <signal.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "admin/maintain.h"
+#include "admin/plan.h"
+#include "store/db.h"
+#include "store/job_admin.h"
+#include "store/jobs.h"
+#include "store/maintenance.h"
+#include "store/pending.h"
+#include "store/txn.h"
+#include "store/utxo_pool.h"
+
+#include "vectors.h"  // cmocka includes, after every C++ header
+
+#include "fixture.h"
+
+using namespace pp;
+using namespace pp::store;
+
+namespace {
+
+using pp::test::connect_app;
+using pp::test::group_teardown;
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+const std::string kKeyA = "02" + std::string(64, 'a');
+const std::string kKeyB = "03" + std::string(64, 'b');
+const std::string kKeyOther = "02" + std::string(64, 'c');
+const std::string kScript = "76a914" + std::string(40, '1') + "88ac";
+
+int group_setup(void **) { return test::setup_migrated("/tmp/pp-maint-XXXXXX", "pp_maint") ? 0 : -1; }
+
+int clean(void **)
+{
+    Db db = connect_app();
+    for (const char *sql : {"DELETE FROM jobs", "DELETE FROM pending_records", "DELETE FROM utxos",
+                            "DELETE FROM patch_state", "DELETE FROM records", "DELETE FROM leases",
+                            "DELETE FROM settings"})
+        if (!db.execute(sql))
+            return -1;
+    return 0;
+}
+
+std::string txid_of(int n)
+{
+    char buf[65];
+    std::snprintf(buf, sizeof buf, "%064x", n);
+    return buf;
+}
+
+uint64_t add(Db &db, int n, uint64_t sats, const std::string &key = kKeyA, const char *status = "available")
+{
+    UtxoPool pool(db);
+    auto id = pool.add(txid_of(n), 0, sats, key, kScript, status);
+    assert_true(id.ok());
+    return *id;
+}
+
+Utxo row(Db &db, uint64_t id)
+{
+    auto all = db.query("SELECT txid, status, version, COALESCE(spent_txid, ''), COALESCE(quarantine_reason, '') "
+                        "FROM utxos WHERE id = ?",
+                        {static_cast<int64_t>(id)});
+    assert_true(all.ok());
+    assert_int_equal(all->size(), 1);
+    UtxoPool pool(db);
+    auto u = pool.find(*(*all)[0][0], 0);
+    assert_true(u.ok() && u->has_value());
+    return **u;
+}
+
+std::string col(Db &db, const std::string &sql)
+{
+    auto rows = db.query(sql);
+    assert_true(rows.ok());
+    assert_int_equal(rows->size(), 1);
+    return (*rows)[0][0].value_or("NULL");
+}
+
+void set_status(Db &db, uint64_t id, const char *status)
+{
+    assert_true(db.execute("UPDATE utxos SET status = ?, version = version + 1 WHERE id = ?",
+                           {std::string_view(status), static_cast<int64_t>(id)})
+                    .ok());
+}
+
+uint64_t record_job(Db &db, const std::string &uid, const char *kind = "registration")
+{
+    NewPending p;
+    p.id = (uid + std::string(32, '0')).substr(0, 32);
+    p.kind = kind;
+    p.uid_tag_id = uid;
+    p.record = "{\"auth\":{\"owner\":\"x\"}}";
+    if (std::string_view(kind) == "transfer")
+        p.prev_txid = txid_of(99);
+    auto id = with_txn(db, [&](Txn &t) { return enqueue(t.db(), p); });
+    assert_true(id.ok());
+    return *id;
+}
+
+// ---- guarded transitions ---------------------------------------------------
+
+void transitions_are_guarded_and_skip_locked(void **)
+{
+    Db db = connect_app();
+    const uint64_t a = add(db, 1, 5000, kKeyA, "unconfirmed");
+    Utxo ua = row(db, a);
+    Utxo stale = ua;
+    stale.version += 7;
+    assert_true(promote_unconfirmed(db, stale).ok());
+    assert_false(*promote_unconfirmed(db, stale));  // wrong version: 0 rows
+    assert_true(*promote_unconfirmed(db, ua));
+    assert_string_equal(row(db, a).status.c_str(), "available");
+    assert_false(*promote_unconfirmed(db, ua));  // version moved on
+
+    // A locked output is never a source state.
+    const uint64_t b = add(db, 2, 6000);
+    UtxoPool pool(db);
+    Utxo ub = row(db, b);
+    assert_true(*pool.lock_exact(42, {ub}, kT0));
+    Utxo locked = row(db, b);
+    assert_false(*mark_spent_by(db, locked, txid_of(77)));
+    assert_false(*quarantine_entry(db, locked, "x"));
+    assert_false(*release_quarantined(db, locked, "available"));
+    assert_false(*promote_unconfirmed(db, locked));
+    assert_string_equal(row(db, b).status.c_str(), "locked");
+
+    // available → spent keeps the spender; available → quarantined the reason.
+    Utxo avail = row(db, a);
+    assert_true(*mark_spent_by(db, avail, txid_of(77)));
+    assert_string_equal(col(db, "SELECT spent_txid FROM utxos WHERE id = " + std::to_string(a)).c_str(),
+                        txid_of(77).c_str());
+    const uint64_t c = add(db, 3, 7000);
+    assert_true(*quarantine_entry(db, row(db, c), "gone"));
+    assert_string_equal(col(db, "SELECT quarantine_reason FROM utxos WHERE id = " + std::to_string(c)).c_str(),
+                        "gone");
+    // quarantined → available clears the reason; only these two targets.
+    assert_errc(release_quarantined(db, row(db, c), "spent"), Errc::invalid_argument);
+    assert_true(*release_quarantined(db, row(db, c), "available"));
+    assert_string_equal(col(db, "SELECT COALESCE(quarantine_reason, 'none') FROM utxos WHERE id = " +
+                                    std::to_string(c))
+                            .c_str(),
+                        "none");
+    assert_string_equal(row(db, c).status.c_str(), "available");
+}
+
+void sync_entries_are_the_keys_changeable_rows(void **)
+{
+    Db db = connect_app();
+    const uint64_t a = add(db, 1, 1000, kKeyA, "unconfirmed");
+    const uint64_t b = add(db, 2, 1000, kKeyB);
+    const uint64_t q = add(db, 3, 1000, kKeyB);
+    add(db, 4, 1000, kKeyOther);  // another key: not ours to sync
+    const uint64_t l = add(db, 5, 1000, kKeyA);
+    const uint64_t s = add(db, 6, 1000, kKeyA);
+    UtxoPool pool(db);
+    assert_true(*pool.lock_exact(9, {row(db, q)}, kT0));
+    assert_true(*pool.quarantine(9, q, "refused"));
+    assert_true(*pool.lock_exact(10, {row(db, l)}, kT0));
+    set_status(db, s, "spent");
+
+    auto e = sync_entries(db, kKeyA, kKeyB);
+    assert_true(e.ok());
+    assert_int_equal(e->size(), 3);  // not the locked, spent or other key's rows
+    assert_int_equal((*e)[0].utxo.id, a);
+    assert_int_equal((*e)[1].utxo.id, b);
+    assert_int_equal((*e)[2].utxo.id, q);
+    assert_false((*e)[0].last_job.has_value());
+    assert_true((*e)[2].last_job.has_value());
+    assert_int_equal(*(*e)[2].last_job, 9);
+}
+
+void stored_transactions_are_found(void **)
+{
+    Db db = connect_app();
+    auto id = with_txn(db, [&](Txn &t) { return insert_job(t.db(), JobKind::sweep, "{}"); });
+    assert_true(id.ok());
+    assert_true(db.execute("UPDATE jobs SET raw_tx = '0100aabbccdd', txid = ? WHERE id = ?",
+                           {std::string_view(txid_of(5)), static_cast<int64_t>(*id)})
+                    .ok());
+    auto t = job_tx(db, *id);
+    assert_true(t.ok() && t->has_value());
+    assert_string_equal((*t)->txid.c_str(), txid_of(5).c_str());
+    assert_false(job_tx(db, *id + 100)->has_value());
+    assert_int_equal(job_txs_containing(db, "aabbcc", 5)->size(), 1);
+    assert_int_equal(job_txs_containing(db, "ddee", 5)->size(), 0);
+    assert_errc(job_txs_containing(db, "a%", 5), Errc::invalid_argument);  // never a LIKE pattern
+    assert_true(*is_job_txid(db, txid_of(5)));
+    assert_false(*is_job_txid(db, txid_of(6)));
+}
+
+void planner_reads(void **)
+{
+    Db db = connect_app();
+    add(db, 1, 300);
+    add(db, 2, 100);
+    add(db, 3, 200, kKeyA, "unconfirmed");
+    add(db, 4, 50000);
+    add(db, 5, 20000);
+    auto dust = available_dust(db, 1000, 10);
+    assert_true(dust.ok());
+    assert_int_equal(dust->size(), 2);  // not the unconfirmed one
+    assert_int_equal((*dust)[0].satoshis, 100);
+    assert_int_equal(available_dust(db, 1000, 1)->size(), 1);
+    assert_int_equal(*count_available_at_least(db, 20000), 2);
+    assert_int_equal((*largest_available(db))->satoshis, 50000);
+}
+
+// ---- the planners (pure) ---------------------------------------------------
+
+void planners(void **)
+{
+    admin::MaintainSettings s;
+    s.dust_threshold = 1000;
+    s.dust_sweep_limit = 3;
+    s.fee_per_kb = 500;
+    std::vector<Utxo> dust(5);
+    for (size_t i = 0; i < dust.size(); ++i) {
+        dust[i].id = i + 1;
+        dust[i].satoshis = 400 + i;
+    }
+    auto p = admin::plan_sweep(dust, s);
+    assert_false(p.skipped.has_value());
+    assert_int_equal(p.inputs.size(), 3);  // DUST_SWEEP_LIMIT
+    assert_true(p.total > p.fee);
+    assert_true(admin::plan_sweep({dust[0]}, s).skipped.has_value());  // one is not a sweep
+    std::vector<Utxo> tiny(2);
+    tiny[0].satoshis = tiny[1].satoshis = 10;  // cannot pay their own fee
+    assert_true(admin::plan_sweep(tiny, s).skipped.has_value());
+
+    s.min_utxo_count = 10;
+    s.split_size = 10000;
+    s.max_split_outputs = 4;
+    Utxo big;
+    big.id = 9;
+    big.satoshis = 1'000'000;
+    auto sp = admin::plan_split(7, big, s);
+    assert_false(sp.skipped.has_value());
+    assert_int_equal(sp.outputs, 3);  // missing 3 < MAX_SPLIT_OUTPUTS
+    assert_int_equal(admin::plan_split(2, big, s).outputs, 4);
+    assert_true(admin::plan_split(10, big, s).skipped.has_value());
+    big.satoshis = 25000;  // pays for two outputs and the fee, not three
+    assert_int_equal(admin::plan_split(7, big, s).outputs, 2);
+    big.satoshis = 5000;
+    assert_true(admin::plan_split(7, big, s).skipped.has_value());
+    assert_true(admin::plan_split(7, std::nullopt, s).skipped.has_value());
+}
+
+// ---- maintenance runs (sweep/split need no chain) ---------------------------
+
+admin::MaintainSettings run_settings()
+{
+    admin::MaintainSettings s;
+    s.dust_threshold = 1000;
+    s.dust_sweep_limit = 10;
+    s.min_utxo_count = 3;
+    s.split_size = 10000;
+    s.max_split_outputs = 5;
+    s.fee_per_kb = 500;
+    s.wait_sec = 0;  // no worker here: waiting ends at once (202 / exit 3)
+    s.lease_sec = 60;
+    return s;
+}
+
+void dry_run_writes_nothing_and_run_locks_inputs(void **)
+{
+    Db db = connect_app();
+    add(db, 1, 600);
+    add(db, 2, 700);
+    add(db, 3, 800);
+    add(db, 4, 500000);
+    const admin::MaintainSettings s = run_settings();
+    const std::string before = col(db, "SELECT GROUP_CONCAT(id, status, version ORDER BY id) FROM utxos");
+
+    auto dry = admin::run_maintain(db, nullptr, s, admin::Action::sweep, true);
+    assert_true(dry.ok());
+    json_t *sweep = json_object_get(json_object_get(dry->body.get(), "result"), "sweep");
+    assert_int_equal(json_integer_value(json_object_get(sweep, "swept")), 3);
+    assert_true(json_is_null(json_object_get(sweep, "jobId")));
+    assert_true(json_is_true(json_object_get(dry->body.get(), "dryRun")));
+    assert_string_equal(col(db, "SELECT GROUP_CONCAT(id, status, version ORDER BY id) FROM utxos").c_str(),
+                        before.c_str());
+    assert_string_equal(col(db, "SELECT COUNT(*) FROM jobs").c_str(), "0");
+    assert_string_equal(col(db, "SELECT COUNT(*) FROM leases").c_str(), "0");
+
+    auto run = admin::run_maintain(db, nullptr, s, admin::Action::sweep, false);
+    assert_true(run.ok());
+    assert_false(run->all_signed);  // nobody signs here
+    sweep = json_object_get(json_object_get(run->body.get(), "result"), "sweep");
+    const json_int_t job = json_integer_value(json_object_get(sweep, "jobId"));
+    assert_true(job > 0);
+    assert_true(json_is_null(json_object_get(sweep, "txid")));
+    assert_string_equal(
+        col(db, "SELECT COUNT(*) FROM utxos WHERE status = 'locked' AND locked_by = " + std::to_string(job)).c_str(),
+        "3");
+    assert_string_equal(col(db, "SELECT CONCAT(kind, ':', payload) FROM jobs").c_str(), "sweep:{}");
+
+    // The job is unfinished: the next run is refused, whichever action.
+    assert_errc(admin::run_maintain(db, nullptr, s, admin::Action::split, false), Errc::conflict);
+    assert_true(db.execute("UPDATE jobs SET step = 'done'").ok());
+    auto split = admin::run_maintain(db, nullptr, s, admin::Action::split, false);
+    assert_true(split.ok());
+    json_t *sp = json_object_get(json_object_get(split->body.get(), "result"), "split");
+    // MIN_UTXO_COUNT 3, and the big output is the one of >= 10000: 2 missing.
+    assert_int_equal(json_integer_value(json_object_get(sp, "outputs")), 2);
+    assert_string_equal(col(db, "SELECT payload FROM jobs WHERE kind = 'split'").c_str(),
+                        "{\"outputs\":2,\"satoshis\":10000}");
+    assert_string_equal(col(db, "SELECT satoshis FROM utxos WHERE status = 'locked' AND locked_by = (SELECT id "
+                                "FROM jobs WHERE kind = 'split')")
+                            .c_str(),
+                        "500000");
+    // The lease went with the run; sync without a chain client is unavailable.
+    assert_string_equal(col(db, "SELECT COUNT(*) FROM leases WHERE expires_at > UNIX_TIMESTAMP()").c_str(), "0");
+    assert_true(db.execute("UPDATE jobs SET step = 'done'").ok());
+    assert_errc(admin::run_maintain(db, nullptr, s, admin::Action::sync, false), Errc::unavailable);
+}
+
+void lease_held_elsewhere_is_conflict(void **)
+{
+    Db db = connect_app();
+    add(db, 1, 600);
+    add(db, 2, 700);
+    assert_true(db.execute("INSERT INTO leases (name, holder, expires_at) VALUES ('utxo-maintain', 'other', "
+                           "UNIX_TIMESTAMP() + 100)")
+                    .ok());
+    assert_errc(admin::run_maintain(db, nullptr, run_settings(), admin::Action::sweep, false), Errc::conflict);
+    assert_string_equal(col(db, "SELECT COUNT(*) FROM jobs").c_str(), "0");
+    // Expired: taken over.
+    assert_true(db.execute("UPDATE leases SET expires_at = UNIX_TIMESTAMP() - 1").ok());
+    assert_true(admin::run_maintain(db, nullptr, run_settings(), admin::Action::sweep, false).ok());
+}
+
+// ---- job_admin -------------------------------------------------------------
+
+void retry_outcomes(void **)
+{
+    Db db = connect_app();
+    const uint64_t waiting = record_job(db, "uid-wait");
+    assert_true(db.execute("UPDATE jobs SET next_attempt_ms = ? WHERE id = ?",
+                           {kT0 + 60000, static_cast<int64_t>(waiting)})
+                    .ok());
+    assert_int_equal(*retry_job_now(db, waiting, kT0), RetryOutcome::made_ready);
+    assert_string_equal(col(db, "SELECT next_attempt_ms FROM jobs WHERE id = " + std::to_string(waiting)).c_str(), "0");
+    assert_int_equal(*retry_job_now(db, waiting, kT0), RetryOutcome::already_ready);
+    assert_true(db.execute("UPDATE jobs SET lease_until_ms = ? WHERE id = ?", {kT0 + 5000, static_cast<int64_t>(waiting)})
+                    .ok());
+    assert_int_equal(*retry_job_now(db, waiting, kT0), RetryOutcome::busy);
+
+    // A failed registration without a tx: queued again with its record.
+    const uint64_t failed = record_job(db, "uid-failed");
+    assert_true(db.execute("UPDATE jobs SET step = 'failed', attempts = 6, last_error = 'x' WHERE id = ?",
+                           {static_cast<int64_t>(failed)})
+                    .ok());
+    assert_true(db.execute("UPDATE pending_records SET status = 'failed', error = 'x' WHERE uid_tag_id = 'uid-failed'")
+                    .ok());
+    assert_int_equal(*retry_job_now(db, failed, kT0), RetryOutcome::requeued);
+    assert_string_equal(col(db, "SELECT CONCAT(step, attempts, COALESCE(last_error, '-')) FROM jobs WHERE id = " +
+                                std::to_string(failed))
+                            .c_str(),
+                        "queued0-");
+    assert_string_equal(col(db, "SELECT status FROM pending_records WHERE uid_tag_id = 'uid-failed'").c_str(),
+                        "pending");
+
+    // Failed again, while another registration of the uid is pending: refused, unchanged.
+    assert_true(db.execute("UPDATE jobs SET step = 'failed' WHERE id = ?", {static_cast<int64_t>(failed)}).ok());
+    assert_true(db.execute("UPDATE pending_records SET status = 'failed' WHERE uid_tag_id = 'uid-failed'").ok());
+    NewPending other;
+    other.id = std::string(31, 'f') + "1";
+    other.kind = "registration";
+    other.uid_tag_id = "uid-failed";
+    other.record = "{}";
+    assert_true(with_txn(db, [&](Txn &t) { return enqueue(t.db(), other); }).ok());
+    assert_int_equal(*retry_job_now(db, failed, kT0), RetryOutcome::uid_taken);
+    assert_string_equal(col(db, "SELECT step FROM jobs WHERE id = " + std::to_string(failed)).c_str(), "failed");
+
+    // A failed job with a stored transaction is never re-queued.
+    const uint64_t signed_ = record_job(db, "uid-signed");
+    assert_true(db.execute("UPDATE jobs SET step = 'failed', raw_tx = '00', txid = ? WHERE id = ?",
+                           {std::string_view(txid_of(3)), static_cast<int64_t>(signed_)})
+                    .ok());
+    assert_int_equal(*retry_job_now(db, signed_, kT0), RetryOutcome::has_tx);
+    // Failed transfers and maintenance jobs: refused.
+    const uint64_t transfer = record_job(db, "uid-transfer", "transfer");
+    assert_true(db.execute("UPDATE jobs SET step = 'failed' WHERE id = ?", {static_cast<int64_t>(transfer)}).ok());
+    assert_int_equal(*retry_job_now(db, transfer, kT0), RetryOutcome::not_requeueable);
+    auto sweep = with_txn(db, [&](Txn &t) { return insert_job(t.db(), JobKind::sweep, "{}"); });
+    assert_true(db.execute("UPDATE jobs SET step = 'failed' WHERE id = ?", {static_cast<int64_t>(*sweep)}).ok());
+    assert_int_equal(*retry_job_now(db, *sweep, kT0), RetryOutcome::not_requeueable);
+    assert_true(db.execute("UPDATE jobs SET step = 'done' WHERE id = ?", {static_cast<int64_t>(waiting)}).ok());
+    assert_int_equal(*retry_job_now(db, waiting, kT0), RetryOutcome::done);
+    assert_int_equal(*retry_job_now(db, 999999, kT0), RetryOutcome::not_found);
+
+    auto c = count_jobs(db, 0);
+    assert_true(c.ok());
+    assert_int_equal(c->failed_recent, 4);
+    assert_int_equal(c->by_step[static_cast<size_t>(JobStep::done)], 1);
+    assert_int_equal(count_jobs(db, 3600)->failed_recent, 4);
+    assert_true(db.execute("UPDATE jobs SET updated_at = NOW(3) - INTERVAL 2 HOUR WHERE step = 'failed'").ok());
+    assert_int_equal(count_jobs(db, 3600)->failed_recent, 0);
+
+    auto failed_list = list_jobs(db, JobStep::failed, 100);
+    assert_true(failed_list.ok());
+    assert_int_equal(failed_list->size(), 4);
+    assert_int_equal(list_jobs(db, std::nullopt, 2)->size(), 2);
+    assert_true((*list_jobs(db, std::nullopt, 1))[0].id > waiting);  // newest first
+}
+
+}  // namespace
+
+int main()
+{
+    signal(SIGPIPE, SIG_IGN);
+    const CMUnitTest tests[] = {
+        cmocka_unit_test_setup(transitions_are_guarded_and_skip_locked, clean),
+        cmocka_unit_test_setup(sync_entries_are_the_keys_changeable_rows, clean),
+        cmocka_unit_test_setup(stored_transactions_are_found, clean),
+        cmocka_unit_test_setup(planner_reads, clean),
+        cmocka_unit_test(planners),
+        cmocka_unit_test_setup(dry_run_writes_nothing_and_run_locks_inputs, clean),
+        cmocka_unit_test_setup(lease_held_elsewhere_is_conflict, clean),
+        cmocka_unit_test_setup(retry_outcomes, clean),
+    };
+    return cmocka_run_group_tests_name("maintenance", tests, group_setup, group_teardown);
+}
