@@ -311,7 +311,7 @@ int cmd_reap(int argc, char **)
                                .count();
     const int64_t minutes = env->cfg.utxo_lock_timeout_min;
     store::UtxoPool pool(*env->db);
-    auto n = pool.reap(now_ms - minutes * 60'000);
+    auto n = pool.reap(now_ms - minutes * 60'000, now_ms);
     if (!n)
         return fail("reap failed", n.error());
     return print_json_line(json_pack("{s:I,s:I}", "freed", static_cast<json_int_t>(*n), "olderThanMinutes",

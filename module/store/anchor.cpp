@@ -236,6 +236,31 @@ Result<void> mark_inputs_locked(Db &db, Job &job, int64_t lease_until_ms)
     return r;
 }
 
+Result<void> store_signed(Db &db, Job &job, const std::vector<uint64_t> &input_ids, std::string_view raw_hex,
+                          std::string_view txid, int64_t lease_until_ms)
+{
+    if (input_ids.empty())
+        return Errc::invalid_argument;
+    Job copy;
+    auto r = with_txn(db, [&](Txn &t) -> Result<void> {
+        copy = job;
+        for (uint64_t id : input_ids) {
+            auto rows = t.db().query("SELECT 1 FROM utxos WHERE id = ? AND status = 'locked' AND locked_by = ? "
+                                     "FOR UPDATE",
+                                     {static_cast<int64_t>(id), static_cast<int64_t>(copy.id)});
+            if (!rows)
+                return rows.error();
+            if (rows->empty())
+                return Errc::not_found;
+        }
+        return advance_job(t.db(), copy, JobStep::signed_tx, std::string(raw_hex), std::string(txid),
+                           lease_until_ms);
+    });
+    if (r)
+        job = std::move(copy);
+    return r;
+}
+
 Result<void> requeue_job(Db &db, Job &job, std::string_view reason, int64_t next_attempt_ms)
 {
     Job copy;

@@ -55,6 +55,15 @@ struct AnchorOutcome {
 // other kinds have none, so for them it is the job's step alone).
 Result<void> mark_inputs_locked(Db &db, Job &job, int64_t lease_until_ms);
 
+// inputs_locked → signed with the raw transaction and txid, only while every
+// input the transaction spends is still locked by this job (checked under
+// row locks in the same transaction): a reaper on another host that freed
+// them meanwhile makes this not_found, and nothing is stored, so those
+// outputs can never be in two signed transactions. conflict: the job's
+// version moved.
+Result<void> store_signed(Db &db, Job &job, const std::vector<uint64_t> &input_ids, std::string_view raw_hex,
+                          std::string_view txid, int64_t lease_until_ms);
+
 // Inputs back to available, job back to queued with an attempt counted and
 // the next one at next_attempt_ms.
 Result<void> requeue_job(Db &db, Job &job, std::string_view reason, int64_t next_attempt_ms);

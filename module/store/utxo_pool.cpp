@@ -298,7 +298,7 @@ Result<bool> UtxoPool::quarantine(uint64_t job_id, uint64_t utxo_id, std::string
     return *n == 1;
 }
 
-Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
+Result<uint64_t> UtxoPool::reap(int64_t older_than_ms, int64_t now_ms)
 {
     // The job condition is part of the guarded UPDATE itself, not only of the
     // SELECT: a job that reaches 'signed' between the two must keep its
@@ -307,7 +307,7 @@ Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
         "UPDATE utxos SET status = 'available', locked_by = NULL, locked_ms = NULL, version = version + 1 "
         "WHERE id = ? AND version = ? AND status = 'locked' AND locked_ms < ? "
         "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = utxos.locked_by "
-        "AND j.step NOT IN (?, ?, ?))";
+        "AND (j.step NOT IN (?, ?, ?) OR j.lease_until_ms >= ?))";
     // Steps whose inputs may be freed: nothing signed yet, or given up.
     const std::string_view q = job_step_text(JobStep::queued), l = job_step_text(JobStep::inputs_locked),
                            f = job_step_text(JobStep::failed);
@@ -315,9 +315,9 @@ Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
     for (int round = 0; round < kMaxRounds; ++round) {
         auto rows = db_.query("SELECT u.id, u.version FROM utxos u LEFT JOIN jobs j ON j.id = u.locked_by "
                               "WHERE u.status = 'locked' AND u.locked_ms < ? "
-                              "AND (j.id IS NULL OR j.step IN (?, ?, ?)) "
+                              "AND (j.id IS NULL OR (j.step IN (?, ?, ?) AND j.lease_until_ms < ?)) "
                               "ORDER BY u.id LIMIT ?",
-                              {older_than_ms, q, l, f, kBatch});
+                              {older_than_ms, q, l, f, now_ms, kBatch});
         if (!rows)
             return rows.error();
         if (rows->empty())
@@ -328,7 +328,7 @@ Result<uint64_t> UtxoPool::reap(int64_t older_than_ms)
             uint64_t id = 0, version = 0;
             if (r.size() != 2 || !two_u64(r, &id, &version))
                 return Errc::internal;
-            auto n = db_.execute(kFree, {i64(id), i64(version), older_than_ms, q, l, f});
+            auto n = db_.execute(kFree, {i64(id), i64(version), older_than_ms, q, l, f, now_ms});
             if (!n)
                 return n.error();
             freed += *n;

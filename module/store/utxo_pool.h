@@ -67,8 +67,10 @@ public:
     // 255 bytes); locked_by stays as a record of the job that found it.
     Result<bool> quarantine(uint64_t job_id, uint64_t utxo_id, std::string_view reason);
     // Frees locks older than older_than_ms whose job has not yet stored a
-    // signed transaction (a signed one may be in flight: never unlocked here).
-    Result<uint64_t> reap(int64_t older_than_ms);
+    // signed transaction (a signed one may be in flight: never unlocked here)
+    // and whose lease has run out at now_ms (a worker holding the job may be
+    // signing with them right now).
+    Result<uint64_t> reap(int64_t older_than_ms, int64_t now_ms);
     // Adds an output; conflict if that outpoint is already in the pool.
     Result<uint64_t> add(std::string_view txid, uint32_t vout, uint64_t satoshis, std::string_view key_id,
                          std::string_view script_hex, std::string_view status);

@@ -83,7 +83,7 @@ void Worker::maybe_reap()
     if (now < next_reap_ms_)
         return;
     next_reap_ms_ = now + kReapEveryMs;
-    auto freed = pool_.reap(now - cfg_.utxo_lock_timeout_min * 60'000);
+    auto freed = pool_.reap(now - cfg_.utxo_lock_timeout_min * 60'000, now);
     if (freed && *freed > 0) {
         JsonPtr f(json_pack("{s:I}", "freed", static_cast<json_int_t>(*freed)));
         log::warn("reaped stale utxo locks", f.get());

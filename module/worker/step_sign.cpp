@@ -7,6 +7,7 @@
 #include "chain/txbuilder.h"
 #include "crypto/encoding.h"
 #include "crypto/tx.h"
+#include "store/anchor.h"
 #include "worker/runner.h"
 
 namespace pp::worker::detail {
@@ -60,9 +61,16 @@ Next Worker::step_inputs_locked(store::Job &job)
         return attempt_failed(job, "built transaction does not parse");
     const std::string txid = crypto::txid_hex(*parsed);
 
-    // From here on the job only ever sends these bytes.
+    // From here on the job only ever sends these bytes, provided no reaper
+    // freed an input while we were signing.
+    std::vector<uint64_t> input_ids;
+    input_ids.reserve(inputs.size());
+    for (const chain::FundingInput &in : inputs)
+        input_ids.push_back(in.utxo_id);
     store::Job copy = job;
-    auto r = store::advance_job(db_, copy, store::JobStep::signed_tx, crypto::hex_encode(*raw), txid, lease_until());
+    auto r = store::store_signed(db_, copy, input_ids, crypto::hex_encode(*raw), txid, lease_until());
+    if (!r && r.error() == Errc::not_found)
+        return back_to_queued(job, "funding inputs were released while signing");
     if (!r)
         return write_failed(job, r.error(), "storing signed");
     return stored(job, std::move(copy));

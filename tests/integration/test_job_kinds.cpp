@@ -333,6 +333,63 @@ void fail_sweep_leaves_batches_alone(void **)
 
 }  // namespace
 
+// Storing 'signed' checks, under row locks, that every input is still locked
+// by the job: after a reaper freed one (its lease had run out) nothing is
+// stored and the output stays free for others; with all inputs held the
+// transaction and txid are stored.
+void store_signed_needs_every_input_still_locked(void **)
+{
+    Db db = connect_app();
+    UtxoPool pool(db);
+    std::vector<Utxo> utxos;
+    for (int i = 0; i < 2; ++i) {
+        const std::string prev = std::string(63, 'b') + std::to_string(i);
+        assert_true(pool.add(prev, 0, 10'000, kKey, kScript, "available").ok());
+        auto u = pool.find(prev, 0);
+        assert_true(u.ok() && u->has_value());
+        utxos.push_back(**u);
+    }
+    auto w = with_txn(db, [&](Txn &t) -> Result<void> {
+        auto id = insert_job(t.db(), JobKind::sweep, "{}");
+        if (!id) return id.error();
+        auto ok = UtxoPool(t.db()).lock_exact(*id, utxos, kT0);
+        if (!ok) return ok.error();
+        return *ok ? Result<void>() : Result<void>(Errc::conflict);
+    });
+    assert_true(w.ok());
+    Job job = claim_some(db, "w", kT0);
+    assert_true(mark_inputs_locked(db, job, kT0 + kLease).ok());
+    const std::vector<uint64_t> ids{utxos[0].id, utxos[1].id};
+    const std::string txid(64, '9');
+
+    // The lease ran out and a reaper freed the locks while we were signing.
+    auto freed = pool.reap(kT0 + 60 * 60'000, kT0 + 2 * kLease);
+    assert_true(freed.ok());
+    assert_int_equal(*freed, 2);
+    Job copy = job;
+    assert_errc(store_signed(db, copy, ids, "00", txid, kT0 + 3 * kLease), Errc::not_found);
+    assert_string_equal(one(db, "SELECT CONCAT(step, ' ', COALESCE(txid, '-')) FROM jobs WHERE id = ?",
+                            {int64_t(job.id)}).c_str(),
+                        "inputs_locked -");
+
+    // Locked again by the job, and its lease running: the reaper keeps them
+    // and the signed transaction is stored.
+    for (Utxo &u : utxos) {
+        auto fresh = pool.find(u.txid, 0);
+        assert_true(fresh.ok() && fresh->has_value());
+        u = **fresh;
+    }
+    auto relock = UtxoPool(db).lock_exact(job.id, utxos, kT0);
+    assert_true(relock.ok() && *relock);
+    auto kept = pool.reap(kT0 + 60 * 60'000, kT0);
+    assert_true(kept.ok());
+    assert_int_equal(*kept, 0);
+    assert_true(store_signed(db, job, ids, "00", txid, kT0 + kLease).ok());
+    assert_true(job.step == JobStep::signed_tx);
+    assert_string_equal(one(db, "SELECT CONCAT(step, ' ', txid) FROM jobs WHERE id = ?", {int64_t(job.id)}).c_str(),
+                        ("signed " + txid).c_str());
+}
+
 int main()
 {
     signal(SIGPIPE, SIG_IGN);
@@ -343,6 +400,7 @@ int main()
         cmocka_unit_test_setup(confirm_anchor_job_anchors_its_batch, clean),
         cmocka_unit_test_setup(fail_anchor_job_fails_its_batch, clean),
         cmocka_unit_test_setup(fail_sweep_leaves_batches_alone, clean),
+        cmocka_unit_test_setup(store_signed_needs_every_input_still_locked, clean),
     };
     return cmocka_run_group_tests_name("job_kinds", tests, group_setup, group_teardown);
 }

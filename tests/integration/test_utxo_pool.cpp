@@ -326,11 +326,13 @@ void reap_by_step(void **)
         const char *step;  // nullptr: the job row is gone
         bool old;
         bool freed;
+        bool leased = false;  // a worker holds the job now (it may be signing)
     };
     const Case cases[] = {
         {"queued", true, true},      {"inputs_locked", true, true}, {"failed", true, true},
         {nullptr, true, true},       {"signed", true, false},       {"broadcast", true, false},
         {"done", true, false},       {"queued", false, false},      {"inputs_locked", false, false},
+        {"queued", true, false, true}, {"inputs_locked", true, false, true},
     };
     std::vector<uint64_t> utxo_ids;
     int n = 0;
@@ -339,6 +341,10 @@ void reap_by_step(void **)
         const uint64_t utxo = add(pool, 100 + n, 1000 * n);
         utxo_ids.push_back(utxo);
         const uint64_t job = c.step ? insert_job(db, c.step, n) : 900000 + n;
+        if (c.leased)
+            assert_true(db.execute("UPDATE jobs SET lease_owner = 'w', lease_until_ms = ? WHERE id = ?",
+                                   {kNow + kMinute, int64_t(job)})
+                            .ok());
         const int64_t when = c.old ? kNow - 30 * kMinute : kNow - 2 * kMinute;
         auto r = db.execute("UPDATE utxos SET status = 'locked', locked_by = ?, locked_ms = ?, "
                             "version = version + 1 WHERE id = ?",
@@ -347,20 +353,21 @@ void reap_by_step(void **)
     }
     add(pool, 999, 5, "available");  // not locked: never counted
 
-    auto freed = pool.reap(kNow - 10 * kMinute);
+    auto freed = pool.reap(kNow - 10 * kMinute, kNow);
     assert_true(freed.ok());
     assert_int_equal(*freed, 4);
     for (size_t i = 0; i < utxo_ids.size(); ++i) {
         const std::string want = cases[i].freed ? "available" : "locked";
         if (status_of(db, utxo_ids[i]) != want)
-            fail_msg("case %zu (%s, old=%d): status %s, want %s", i, cases[i].step ? cases[i].step : "no job",
-                     int(cases[i].old), status_of(db, utxo_ids[i]).c_str(), want.c_str());
+            fail_msg("case %zu (%s, old=%d, leased=%d): status %s, want %s", i,
+                     cases[i].step ? cases[i].step : "no job", int(cases[i].old), int(cases[i].leased),
+                     status_of(db, utxo_ids[i]).c_str(), want.c_str());
     }
-    auto twice = pool.reap(kNow - 10 * kMinute);
+    auto twice = pool.reap(kNow - 10 * kMinute, kNow);
     assert_true(twice.ok());
     assert_int_equal(*twice, 0);
     print_message("reap: old locks of queued / inputs_locked / failed / vanished jobs freed (4); signed, "
-                  "broadcast, done and young locks kept\n");
+                  "broadcast, done, young locks and those of a job whose lease runs kept\n");
 }
 
 void stats_sums(void **)
@@ -532,7 +539,7 @@ void quarantine_is_never_selected(void **)
     auto unlocked = pool.unlock(51);
     assert_true(unlocked.ok());
     assert_int_equal(*unlocked, 0);
-    auto reaped = pool.reap(kNow + 100 * kMinute);
+    auto reaped = pool.reap(kNow + 100 * kMinute, kNow + 100 * kMinute);
     assert_true(reaped.ok());
     assert_string_equal(status_of(db, small).c_str(), "quarantined");
 
