@@ -88,6 +88,19 @@ bool valid_uid(std::string_view uid) noexcept
     return true;
 }
 
+bool reserved_uid(std::string_view uid) noexcept
+{
+    if (uid == "verify" || uid == "pending" || uid == "proof")
+        return true;
+    constexpr std::string_view pdf = ".pdf";
+    if (uid.size() < pdf.size())
+        return false;
+    for (size_t i = 0; i < pdf.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(uid[uid.size() - pdf.size() + i])) != pdf[i])
+            return false;
+    return true;
+}
+
 bool valid_txid(std::string_view txid) noexcept { return txid.size() == 64 && all_hex(txid); }
 
 bool valid_id32(std::string_view id) noexcept { return id.size() == 32 && all_hex(id); }

@@ -52,6 +52,10 @@ inline constexpr size_t kApprovedByMaxBytes = 128;
 
 // ^[A-Za-z0-9._:-]{3,128}$
 bool valid_uid(std::string_view uid) noexcept;
+// Uids a registration may not take because the routes read them as a path
+// word (DESIGN.md §3 Patches): verify, pending, proof, and any ending in .pdf
+// (any case), which /certificate/ serves as the PDF.
+bool reserved_uid(std::string_view uid) noexcept;
 // Exactly 64 hex digits (either case).
 bool valid_txid(std::string_view txid) noexcept;
 // Exactly 32 hex digits (either case): pending ids and claim-intent ids.

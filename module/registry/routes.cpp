@@ -143,6 +143,8 @@ Response register_patch(AppContext &ctx, const Request &req, const PathParams &)
         uid = pv.string("uid_tag_id", true);
         if (uid && !valid_uid(*uid))
             pv.problem("uid_tag_id", "must match ^[A-Za-z0-9._:-]{3,128}$");
+        else if (uid && reserved_uid(*uid))
+            pv.problem("uid_tag_id", "is reserved (verify, pending, proof, or ending in .pdf)");
         for (const char *f : {"name", "category", "sku", "serial_number", "material"})
             optional_text(pv, f, kProductFieldMaxBytes);
     }

@@ -83,6 +83,21 @@ class UnknownFields(StackCase):
         self.assertIn({'field': 'metadata.' + 'a' * 63, 'issue': 'unknown field'}, out['details'])
         self.assertEqual(self.counts(), before, 'a refused registration created rows')
 
+    def test_reserved_uids_are_refused(self):
+        # The routes read these as path words (DESIGN.md §3 Patches).
+        before = self.counts()
+        for uid in ('verify', 'pending', 'proof', 'TAG-1.pdf', 'TAG-2.PDF'):
+            body = self.registration()
+            body['product']['uid_tag_id'] = uid
+            st, _, out = self.c.call('POST', '/v1/patches', body)
+            self.assertRefused((st, None, out), uid)
+            self.assertIn('product.uid_tag_id', [d.get('field') for d in out['details']], uid)
+        self.assertEqual(self.counts(), before, 'a reserved uid created rows')
+        body = self.registration()
+        body['product']['uid_tag_id'] = 'proofs.pdf1'
+        st, _, out = self.c.call('POST', '/v1/patches', body)
+        self.assertEqual(st, 202, out)
+
     def test_odd_names_at_every_depth_of_a_registration(self):
         before = self.counts()
         base = json.dumps(self.registration(), separators=(',', ':'))

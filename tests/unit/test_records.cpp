@@ -109,6 +109,11 @@ void uid_patterns(void **)
     assert_false(reg::valid_uid("ümlaut"));
     assert_false(reg::valid_uid("percent%3A"));
     assert_false(reg::valid_uid(std::string("ab\0c", 4)));
+
+    for (const char *r : {"verify", "pending", "proof", "TAG.pdf", "a.PDF", "x.Pdf", ".pdf"})
+        assert_true(reg::reserved_uid(r));
+    for (const char *ok : {"Verify", "proofs", "pending1", "TAG.pdfx", "pdf", "a.pd", "abc"})
+        assert_false(reg::reserved_uid(ok));
 }
 
 void other_patterns(void **)
