@@ -102,6 +102,12 @@ Result<bool> consume_code(Db &db, std::string_view identifier, const EmailCode &
                                          {now_ms, identifier, static_cast<int64_t>(code.id)}));
             !r)
             return r.error();
+        // Unsent mail carries codes that are void now: never send it. A row
+        // a worker is sending right now is left to it.
+        if (auto r = done(t.db().execute("DELETE FROM email_outbox WHERE identifier = ? AND lease_until_ms <= ?",
+                                         {identifier, now_ms}));
+            !r)
+            return r.error();
         if (auto r = done(t.db().execute("INSERT INTO email_identities (identifier, created_at, last_login_at) "
                                          "VALUES (?, CURRENT_TIMESTAMP(3), CURRENT_TIMESTAMP(3)) "
                                          "ON DUPLICATE KEY UPDATE last_login_at = CURRENT_TIMESTAMP(3)",

@@ -45,8 +45,8 @@ Result<CodeRequest> store_code_request(Db &db, const NewEmailCode &code, int64_t
 Result<std::vector<EmailCode>> live_codes(Db &db, std::string_view identifier, int64_t now_ms, size_t limit);
 
 // One transaction: marks code used (guarded by its version and liveness),
-// voids the identifier's other live codes and records the login in
-// email_identities. false: the code was used, voided or expired meanwhile.
+// voids the identifier's other live codes, deletes its unsent outbox mail
+// (those codes are void) and records the login in email_identities. false: the code was used, voided or expired meanwhile.
 Result<bool> consume_code(Db &db, std::string_view identifier, const EmailCode &code, int64_t now_ms);
 
 // Voids every live code of the identifier; the number voided.

@@ -327,6 +327,20 @@ class EmailLogin(StackCase):
         st, _, body = self.submit(ident, code)
         self.assertEqual(st, 200, body)
 
+    def test_a_login_drops_unsent_mail_whose_code_it_voided(self):
+        ident = 'drop-unsent@example.com'
+        first = self.login_code(ident)
+        self.svc.st.stop('smtp')
+        try:
+            self.assertEqual(self.request_code(ident)[0], 200)
+            self.assertEqual(self.rows('email_outbox', ident), 1)
+            st, _, body = self.submit(ident, first)
+            self.assertEqual(st, 200, body)
+            self.assertEqual(self.rows('email_outbox', ident), 0)
+        finally:
+            self.svc.st.restart('smtp')
+        self.assertEqual(len(self.mails_to(ident)), 1)
+
     def test_smtp_that_never_answers_does_not_stop_record_jobs(self):
         """The worker's SMTP server accepts connections and then says
         nothing: each try ends at SMTP_TIMEOUT_MS, the mail waits, and
