@@ -101,6 +101,21 @@ def p2pkh_script_hex(pubkey_hex):
     return '76a914' + ppclient.hash160(bytes.fromhex(pubkey_hex)).hex() + '88ac'
 
 
+def smtp_python():
+    """An interpreter that has aiosmtpd (python3-aiosmtpd is installed for
+    the system's python3, which may not be the one running us)."""
+    import importlib.util
+    import shutil
+    if importlib.util.find_spec('aiosmtpd') is not None:
+        return sys.executable
+    for candidate in ('/usr/bin/python3', shutil.which('python3')):
+        if candidate and subprocess.run([candidate, '-c', 'import aiosmtpd'],
+                                        stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL).returncode == 0:
+            return candidate
+    raise StackError('no python3 with aiosmtpd (apt-get install python3-aiosmtpd)')
+
+
 class Service:
     """A whole stack under base_dir. start() brings it up; stop() ends it.
 
@@ -299,11 +314,16 @@ class Service:
                      '--satoshis', str(u['value']), '--key-id', funding['keyIdentifier'],
                      '--script', script)
 
-    def start_smtp(self):
-        """The SMTP sink (scripts/smtp_sink.py) writing into mail_dir; the
+    def start_smtp(self, name='smtp'):
+        """The SMTP sink (scripts/smtp_sink.py, development and tests only) on
+        127.0.0.1, writing each message as one .eml file under mail_dir; the
         workers' SMTP_URL. Call again after st.stop('smtp') to bring it back
         on the same port."""
-        self.smtp_url = self.st.start_smtp_sink(self.mail_dir)
+        port = self.st.port(name)
+        script = os.path.join(SOURCE_ROOT, 'scripts', 'smtp_sink.py')
+        self.st.start_process(name, [smtp_python(), script, '--listen', f'{LOOPBACK}:{port}',
+                                     '--dir', self.mail_dir], wait_for=port, timeout=15)
+        self.smtp_url = f'smtp://{LOOPBACK}:{port}'
         return self.smtp_url
 
     def worker_name(self, i):

@@ -532,31 +532,6 @@ class Stack:
         """MEMCACHED_SERVERS value: 'host:port,host:port'."""
         return ','.join(self.memcached.values())
 
-    # -- SMTP (development and tests only)
-    @staticmethod
-    def smtp_python():
-        """An interpreter that has aiosmtpd (python3-aiosmtpd is installed
-        for the system's python3, which may not be the one running us)."""
-        import importlib.util
-        if importlib.util.find_spec('aiosmtpd') is not None:
-            return sys.executable
-        for candidate in ('/usr/bin/python3', shutil.which('python3')):
-            if candidate and subprocess.run([candidate, '-c', 'import aiosmtpd'],
-                                            stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL).returncode == 0:
-                return candidate
-        raise StackError('no python3 with aiosmtpd (apt-get install python3-aiosmtpd)')
-
-    def start_smtp_sink(self, mail_dir, name='smtp'):
-        """scripts/smtp_sink.py on 127.0.0.1, writing each message as one .eml
-        file under mail_dir. Returns its smtp:// URL. A restart (stop/start)
-        comes back on the same port."""
-        port = self.port(name)
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'smtp_sink.py')
-        self.start_process(name, [self.smtp_python(), script, '--listen', f'{LOOPBACK}:{port}',
-                                  '--dir', mail_dir], wait_for=port, timeout=15)
-        return f'smtp://{LOOPBACK}:{port}'
-
     # -- nginx
     @property
     def nginx_prefix(self):
