@@ -141,6 +141,10 @@ def route_seeds(c: Corpus):
             "uid": "patch-0001", "customer": {"address": TEST_ADDR, "userId": "bob", "pubKey": G},
             "challenge": {"ts": 1700000000000, "nonce": "abcdef12"}, "signature": sig},
         "POST /v1/pos/claim-approve": {"intentId": "a" * 32, "approvedBy": "clerk-7"},
+        "POST /v1/admin/utxo-maintain": {"action": "auto", "dryRun": True},
+        "POST /v1/admin/batch-anchor": {"limit": 100},
+        "POST /v1/auth/request-verification": {"identifier": "user@example.com"},
+        "POST /v1/auth/submit-verification": {"identifier": "user@example.com", "code": "123456"},
     }
     for route, body in bodies.items():
         text = json.dumps(body, separators=(",", ":"))
