@@ -12,9 +12,11 @@ namespace {
 
 std::string window_key(const std::string &base) { return base + ":w"; }
 
-std::string counter_key(const std::string &base, int64_t end_ms, char which)
+std::string window_part(const std::string &base, int64_t end_ms) { return base + ":" + std::to_string(end_ms); }
+
+std::string counter_key(const Attempt &at, char which)
 {
-    return base + ":" + std::to_string(end_ms) + ":" + which;
+    return window_part(at.base, at.end_ms) + ":" + std::to_string(at.gen) + ":" + which;
 }
 
 uint32_t ttl_of(int64_t window_ms) { return static_cast<uint32_t>((window_ms + 999) / 1000); }
@@ -74,8 +76,8 @@ std::string limit_base(std::string_view bucket, std::string_view id)
     return std::string(bucket) + ":" + crypto::hex_encode(std::span(h).first(16));
 }
 
-Result<Attempt> begin_attempt(store::Cache &cache, const std::string &base, int64_t max, int64_t window_ms,
-                              int64_t now_ms)
+Result<Attempt> begin_attempt(store::Cache &cache, const std::string &base, const AttemptLimit &limit,
+                              int64_t window_ms, int64_t now_ms)
 {
     Attempt at;
     at.base = base;
@@ -84,32 +86,50 @@ Result<Attempt> begin_attempt(store::Cache &cache, const std::string &base, int6
         return end.error();
     at.end_ms = *end;
     // The counters outlive the window key a little, never the other way.
-    const uint32_t ttl = ttl_of(window_ms) + 2;
-    at.ttl_sec = ttl;
-    auto settled = cache.get(counter_key(base, at.end_ms, 's'));  // before the increment: see the header
+    at.ttl_sec = ttl_of(window_ms) + 2;
+    auto gen = cache.get(window_part(base, at.end_ms) + ":g");
+    if (!gen)
+        return gen.error();
+    at.gen = cached_number(*gen);
+    auto settled = cache.get(counter_key(at, 's'));  // before the increment: see the header
     if (!settled)
         return settled.error();
     at.settled = static_cast<uint64_t>(cached_number(*settled));
-    auto attempts = cache.incr(counter_key(base, at.end_ms, 'a'), ttl);
+    auto attempts = cache.incr(counter_key(at, 'a'), at.ttl_sec);
     if (!attempts)
         return attempts.error();
     at.attempts = *attempts;
-    at.admitted = attempt_admitted(at.attempts, at.settled, max);
+    at.admitted = attempt_admitted(at.attempts, at.settled, at.gen == 0 ? limit.max : limit.later_max);
     return at;
 }
 
 Result<void> settle(store::Cache &cache, const Attempt &at, bool close_if_clean)
 {
-    auto s = cache.incr(counter_key(at.base, at.end_ms, 's'), at.ttl_sec);
+    auto s = cache.incr(counter_key(at, 's'), at.ttl_sec);
     if (!s)
         return s.error();
-    if (!close_if_clean)
+    if (!close_if_clean || at.gen > 0)
         return {};
-    auto a = cache.get(counter_key(at.base, at.end_ms, 'a'));
+    auto a = cache.get(counter_key(at, 'a'));
     if (!a)
         return a.error();
     if (static_cast<uint64_t>(cached_number(*a)) <= *s)
         return close_window(cache, at.base);
+    return {};
+}
+
+Result<void> next_generation(store::Cache &cache, const Attempt &at)
+{
+    // Only the first caller of a generation moves on: a late one from an
+    // older generation must not end the current one.
+    auto first = cache.add(counter_key(at, 'x'), "1", at.ttl_sec);
+    if (!first)
+        return first.error();
+    if (!*first)
+        return {};
+    auto gen = cache.incr(window_part(at.base, at.end_ms) + ":g", at.ttl_sec);
+    if (!gen)
+        return gen.error();
     return {};
 }
 
@@ -126,7 +146,7 @@ Result<Counted> count_event(store::Cache &cache, const std::string &base, int64_
     auto end = open_window(cache, base, window_ms, now_ms);
     if (!end)
         return end.error();
-    auto n = cache.incr(counter_key(base, *end, 'a'), ttl_of(window_ms) + 2);
+    auto n = cache.incr(window_part(base, *end) + ":n", ttl_of(window_ms) + 2);
     if (!n)
         return n.error();
     return Counted{*n, *end};

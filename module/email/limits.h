@@ -42,19 +42,33 @@ struct Attempt {
     int64_t end_ms = 0;      // the window's end
     uint64_t attempts = 0;   // a after this attempt's increment
     uint64_t settled = 0;    // s as read before it
+    int64_t gen = 0;         // the window's generation (see next_generation)
     bool admitted = false;
     uint32_t ttl_sec = 0;    // of the window's counters
 };
 
+// Failures plus attempts in flight admitted in a window's first generation,
+// and in each later one.
+struct AttemptLimit {
+    int64_t max = 0;
+    int64_t later_max = 0;
+};
+
 // Joins the window running for base (or opens one ending at now + window)
-// and counts one attempt.
-Result<Attempt> begin_attempt(store::Cache &cache, const std::string &base, int64_t max, int64_t window_ms,
-                              int64_t now_ms);
+// and counts one attempt in its current generation.
+Result<Attempt> begin_attempt(store::Cache &cache, const std::string &base, const AttemptLimit &limit,
+                              int64_t window_ms, int64_t now_ms);
 
 // The attempt was not a failure. With close_if_clean, a window left with no
 // failure and nothing in flight is removed, so the next failure opens a new
-// one (a window starts at a failure, not at a success).
+// one (a window starts at a failure, not at a success). Never once the
+// window has a later generation: those had failures.
 Result<void> settle(store::Cache &cache, const Attempt &at, bool close_if_clean);
+
+// Ends the attempt's generation of its window: later attempts count in fresh
+// counters of the same window (its end stays). A no-op when the generation
+// has ended already, so a late caller cannot end a newer one.
+Result<void> next_generation(store::Cache &cache, const Attempt &at);
 
 // Removes the window (its counters are left to expire): the next attempt
 // opens a fresh one.

@@ -176,54 +176,40 @@ Response request_verification(AppContext &ctx, const Request &req, const PathPar
 // Two guessing limits (email/limits.h counts an attempt before its codes are
 // checked): "here" is the identifier from one client address, at most
 // AUTH_MAX_FAILED failures per window, then 429; "total" is the identifier
-// from anywhere, at most AUTH_MAX_FAILED_TOTAL checks before its codes are
-// void. An attempt past the total voids the codes without checking them and
-// ends that window, so a code requested afterwards can be used; until
-// AUTH_FAILED_WINDOW_SEC has passed since that void ("hot"), each window of
-// the total admits one check, and any failure voids the codes again.
+// from anywhere: its AUTH_MAX_FAILED_TOTAL-th failure voids the codes, and an
+// attempt beyond that voids them without checking. A void starts the next
+// generation of the total's window, in which one check at a time is admitted
+// and any failure voids again; so a code requested after a void can be used,
+// while guessing stays at one check per void until the window ends.
 
 std::string here_base(const std::string &identifier, std::string_view addr)
 {
     return limit_base("authfail", app::user_at_address(identifier, addr));
 }
 std::string total_base(const std::string &identifier) { return limit_base("authfailall", identifier); }
-std::string hot_key(const std::string &identifier) { return limit_base("authhot", identifier); }
 
-Result<Attempt> begin_total(AppContext &ctx, store::Cache &cache, const std::string &identifier, int64_t now)
-{
-    auto hot = cache.get(hot_key(identifier));
-    if (!hot)
-        return hot.error();
-    const int64_t max = *hot ? 1 : ctx.cfg.auth_max_failed_total;
-    return begin_attempt(cache, total_base(identifier), max, ctx.cfg.auth_failed_window_sec * 1000, now);
-}
-
-// The identifier's codes are void; the next check starts a new window of the
-// total, a hot one.
-Response void_all(AppContext &ctx, store::Cache &cache, store::Db &db, const std::string &identifier, int64_t now)
+// The identifier's codes are void; the total's window moves on.
+Response void_all(store::Cache &cache, store::Db &db, const Attempt &total, const std::string &identifier,
+                  int64_t now)
 {
     auto voided = store::void_codes(db, identifier, now);
     if (!voided)
         return unavailable("Database");
     if (*voided > 0)
         log::warn("too many failed login codes for one identifier; its codes are void");
-    const uint32_t ttl = static_cast<uint32_t>(ctx.cfg.auth_failed_window_sec);
-    if (!cache.set(hot_key(identifier), "1", ttl) || !close_window(cache, total_base(identifier)))
+    if (!next_generation(cache, total))  // after the void: a check in the new generation sees no old code
         return unavailable("Cache");
     return wrong_code();
 }
 
 // A failed check: it stays counted in both windows. The total's last
-// admitted check voids the codes.
+// admitted check, and every failure after a void, voids the codes.
 Response failed_submit(AppContext &ctx, store::Cache &cache, store::Db &db, const Attempt &total,
                        const std::string &identifier, int64_t now)
 {
-    const int64_t max = static_cast<int64_t>(total.attempts - std::min(total.attempts, total.settled));
-    auto hot = cache.get(hot_key(identifier));
-    if (!hot)
-        return unavailable("Cache");
-    if (*hot || max >= ctx.cfg.auth_max_failed_total)
-        return void_all(ctx, cache, db, identifier, now);
+    const uint64_t counted = total.attempts - std::min(total.attempts, total.settled);
+    if (total.gen > 0 || static_cast<int64_t>(counted) >= ctx.cfg.auth_max_failed_total)
+        return void_all(cache, db, total, identifier, now);
     return wrong_code();
 }
 
@@ -307,21 +293,23 @@ Response submit_verification(AppContext &ctx, const Request &req, const PathPara
         return unavailable("Database");
 
     const int64_t now = app::now_ms();
-    auto here = begin_attempt(*cache, here_base(*identifier, req.remote_addr), ctx.cfg.auth_max_failed,
-                              ctx.cfg.auth_failed_window_sec * 1000, now);
+    const int64_t window_ms = ctx.cfg.auth_failed_window_sec * 1000;
+    const AttemptLimit here_limit{ctx.cfg.auth_max_failed, ctx.cfg.auth_max_failed};
+    auto here = begin_attempt(*cache, here_base(*identifier, req.remote_addr), here_limit, window_ms, now);
     if (!here)
         return unavailable("Cache");
     if (!here->admitted) {
         (void)settle(*cache, *here, false);  // a refusal is no failure
         return rate_limited(seconds_until(here->end_ms, now));
     }
-    auto total = begin_total(ctx, *cache, *identifier, now);
+    auto total = begin_attempt(*cache, total_base(*identifier), AttemptLimit{ctx.cfg.auth_max_failed_total, 1},
+                               window_ms, now);
     if (!total) {
         (void)settle(*cache, *here, false);
         return unavailable("Cache");
     }
     if (!total->admitted)
-        return void_all(ctx, *cache, *db, *identifier, now);  // a failure here, unchecked
+        return void_all(*cache, *db, *total, *identifier, now);  // a failure here, unchecked
 
     Checked checked = check_code(ctx, *db, *identifier, *code, kid, now);
     if (checked.outcome == Checked::Outcome::wrong)

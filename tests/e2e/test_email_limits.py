@@ -20,7 +20,7 @@ from stackcase import StackCase
 DB = 'patchproof'
 WINDOW = 8        # AUTH_FAILED_WINDOW_SEC here
 PER_ADDRESS = 3   # AUTH_REQUESTS_PER_ADDRESS here
-MAX_FAILED = 5    # the default AUTH_MAX_FAILED
+MAX_FAILED = 5    # the default AUTH_MAX_FAILED (and 20 for AUTH_MAX_FAILED_TOTAL)
 
 
 class EmailLimits(StackCase):
@@ -102,6 +102,18 @@ class EmailLimits(StackCase):
         statuses = self.burst([lambda: self.submit(ident, '000000')] * 30)
         self.assertEqual(statuses, [401] * 30)
         self.assertEqual(self.live_codes(ident), 0)
+
+    def test_after_a_void_every_failure_voids_again(self):
+        ident = 'storm@example.com'
+        self.outstanding(ident, 1)
+        for _ in range(4):
+            source = self.new_address()
+            for _ in range(MAX_FAILED):
+                self.assertEqual(self.submit(ident, '000000', source)[0], 401)
+        self.assertEqual(self.live_codes(ident), 0)
+        self.outstanding(ident, 1)  # a new request is needed ...
+        self.assertEqual(self.submit(ident, '000000')[0], 401)
+        self.assertEqual(self.live_codes(ident), 0)  # ... and one more failure voids it too
 
     # -- the window
     def wait_until_phase(self, lo, hi):
