@@ -186,6 +186,7 @@ const std::vector<Entry> &table()
         t.push_back(integer("AUTH_MAX_FAILED", &Config::auth_max_failed, 1, 1000));
         t.push_back(integer("AUTH_FAILED_WINDOW_SEC", &Config::auth_failed_window_sec, 1, 86400));
         t.push_back(integer("AUTH_MAX_FAILED_TOTAL", &Config::auth_max_failed_total, 1, 100000));
+        t.push_back(integer("AUTH_REQUESTS_PER_ADDRESS", &Config::auth_requests_per_address, 1, 100000));
         t.push_back(text("SMTP_URL", &Config::smtp_url));
         t.push_back(text("SMTP_USER", &Config::smtp_user));
         t.push_back(secret("SMTP_PASSWORD", &Config::smtp_password));

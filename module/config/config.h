@@ -117,6 +117,7 @@ struct Config {
     int64_t auth_max_failed = 5;           // per identifier and client address
     int64_t auth_failed_window_sec = 600;
     int64_t auth_max_failed_total = 20;    // per identifier from anywhere: codes void
+    int64_t auth_requests_per_address = 10;  // code requests per client address per AUTH_FAILED_WINDOW_SEC
     std::string smtp_url;                  // smtp://host:port or smtps://; empty: mail not sent
     std::string smtp_user;
     SecretString smtp_password;

@@ -12,6 +12,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/jwt.h"
+#include "email/limits.h"
 #include "email/mail.h"
 #include "http/body.h"
 #include "log/log.h"
@@ -132,6 +133,14 @@ Response request_verification(AppContext &ctx, const Request &req, const PathPar
     if (!cache)
         return unavailable("Cache");
     const int64_t now = app::now_ms();
+    // Every code costs a slow hash and a mail: a bound per client address
+    // across identifiers.
+    auto asked = count_event(*cache, limit_base("authreqaddr", req.remote_addr), ctx.cfg.auth_failed_window_sec * 1000,
+                             now);
+    if (!asked)
+        return unavailable("Cache");
+    if (static_cast<int64_t>(asked->count) > ctx.cfg.auth_requests_per_address)
+        return rate_limited(seconds_until(asked->end_ms, now));
     const std::string slot = request_slot_key(*identifier, req.remote_addr);
     auto busy = take_request_slot(ctx, *cache, slot, now);
     if (!busy)
@@ -163,36 +172,44 @@ Response request_verification(AppContext &ctx, const Request &req, const PathPar
 }
 
 // ---------------------------------------------------------------- submit
+//
+// Two guessing limits (email/limits.h counts an attempt before its codes are
+// checked): "here" is the identifier from one client address, at most
+// AUTH_MAX_FAILED failures per window, then 429; "total" is the identifier
+// from anywhere: its AUTH_MAX_FAILED_TOTAL-th failure voids the codes, and an
+// attempt beyond that voids them without checking. A void starts the next
+// generation of the total's window, in which one check at a time is admitted
+// and any failure voids again; so a code requested after a void can be used,
+// while guessing stays at one check per void until the window ends.
 
-struct FailureKeys {
-    std::string here;   // identifier and client address
-    std::string total;  // identifier, from anywhere
-};
-
-FailureKeys failure_keys(AppContext &ctx, const std::string &identifier, std::string_view addr, int64_t now)
+std::string here_base(const std::string &identifier, std::string_view addr)
 {
-    const int64_t window_ms = ctx.cfg.auth_failed_window_sec * 1000;
-    return {app::rate_key("authfail", app::user_at_address(identifier, addr), window_ms, now),
-            app::rate_key("authfailall", identifier, window_ms, now)};
+    return limit_base("authfail", app::user_at_address(identifier, addr));
+}
+std::string total_base(const std::string &identifier) { return limit_base("authfailall", identifier); }
+
+// The identifier's codes are void; the total's window moves on.
+Response void_all(store::Cache &cache, store::Db &db, const Attempt &total, const std::string &identifier,
+                  int64_t now)
+{
+    auto voided = store::void_codes(db, identifier, now);
+    if (!voided)
+        return unavailable("Database");
+    if (*voided > 0)
+        log::warn("too many failed login codes for one identifier; its codes are void");
+    if (!next_generation(cache, total))  // after the void: a check in the new generation sees no old code
+        return unavailable("Cache");
+    return wrong_code();
 }
 
-// A failed submit: both counters go up; at AUTH_MAX_FAILED_TOTAL the
-// identifier's codes are void. Always the one 401 unless a service is down.
-Response failed_submit(AppContext &ctx, store::Cache &cache, store::Db &db, const FailureKeys &keys,
+// A failed check: it stays counted in both windows. The total's last
+// admitted check, and every failure after a void, voids the codes.
+Response failed_submit(AppContext &ctx, store::Cache &cache, store::Db &db, const Attempt &total,
                        const std::string &identifier, int64_t now)
 {
-    const uint32_t ttl = static_cast<uint32_t>(ctx.cfg.auth_failed_window_sec + 2);
-    auto here = cache.incr(keys.here, ttl);
-    auto total = cache.incr(keys.total, ttl);
-    if (!here || !total)
-        return unavailable("Cache");
-    if (static_cast<int64_t>(*total) >= ctx.cfg.auth_max_failed_total) {
-        auto voided = store::void_codes(db, identifier, now);
-        if (!voided)
-            return unavailable("Database");
-        if (*voided > 0)
-            log::warn("too many failed login codes for one identifier; its codes are void");
-    }
+    const uint64_t counted = total.attempts - std::min(total.attempts, total.settled);
+    if (total.gen > 0 || static_cast<int64_t>(counted) >= ctx.cfg.auth_max_failed_total)
+        return void_all(cache, db, total, identifier, now);
     return wrong_code();
 }
 
@@ -206,6 +223,8 @@ Result<std::string> mint_token(AppContext &ctx, const std::string &identifier, c
     JsonPtr payload(json_pack("{s:s,s:s,s:[s],s:I,s:I,s:I}", "sub", sub.c_str(), "jti", crypto::hex_encode(jti).c_str(),
                               "amr", "otp", "iat", json_int_t(iat), "nbf", json_int_t(iat - ctx.cfg.svd_clock_skew_sec),
                               "exp", json_int_t(iat + ctx.cfg.jwt_ttl_sec)));
+    if (!header || !payload)
+        return Errc::internal;
     if (!ctx.cfg.jwt_issuer.empty())
         json_object_set_new(payload.get(), "iss", json_string(ctx.cfg.jwt_issuer.c_str()));
     if (!ctx.cfg.jwt_audience.empty())
@@ -213,12 +232,36 @@ Result<std::string> mint_token(AppContext &ctx, const std::string &identifier, c
     return crypto::jwt_sign_hs256(header.get(), payload.get(), ctx.cfg.jwt_secret.bytes());
 }
 
-uint64_t counter_value(const std::optional<std::string> &v)
+struct Checked {
+    enum class Outcome { token, wrong, db_down, internal } outcome = Outcome::wrong;
+    std::string token;
+};
+
+// Checks the code against every live code (all of them, so the time taken
+// does not tell which matched). The token is minted before the code is
+// consumed, so nothing after consume_code can fail and spend it for nothing.
+Checked check_code(AppContext &ctx, store::Db &db, const std::string &identifier, std::string_view code,
+                   const std::string &kid, int64_t now)
 {
-    uint64_t n = 0;
-    if (v)
-        std::from_chars(v->data(), v->data() + v->size(), n);
-    return n;
+    using O = Checked::Outcome;
+    auto live = store::live_codes(db, identifier, now, kMaxOutstandingCodes);
+    if (!live)
+        return {O::db_down, {}};
+    const store::EmailCode *match = nullptr;
+    for (const store::EmailCode &c : *live)
+        if (code_matches(code, c.hash) && !match)
+            match = &c;
+    if (!match)
+        return {O::wrong, {}};
+    auto token = mint_token(ctx, identifier, kid);
+    if (!token)
+        return {O::internal, {}};
+    auto consumed = store::consume_code(db, identifier, *match, now);
+    if (!consumed)
+        return {O::db_down, {}};
+    if (!*consumed)
+        return {O::wrong, {}};
+    return {O::token, std::move(*token)};
 }
 
 Response submit_verification(AppContext &ctx, const Request &req, const PathParams &)
@@ -236,18 +279,10 @@ Response submit_verification(AppContext &ctx, const Request &req, const PathPara
     if (!v.ok())
         return http::validation_error(details.release());
 
+    // What can be down is looked at before an attempt is counted.
     store::Cache *cache = ctx.cache();
     if (!cache)
         return unavailable("Cache");
-    const int64_t now = app::now_ms();
-    const FailureKeys keys = failure_keys(ctx, *identifier, req.remote_addr, now);
-    auto failures = cache->get(keys.here);
-    if (!failures)
-        return unavailable("Cache");
-    if (static_cast<int64_t>(counter_value(*failures)) >= ctx.cfg.auth_max_failed) {
-        const int64_t window_ms = ctx.cfg.auth_failed_window_sec * 1000;
-        return rate_limited(ceil_sec((now / window_ms + 1) * window_ms - now));
-    }
     if (ctx.cfg.jwt_secret.empty())
         return unavailable("Token signing");
     const std::string kid = ctx.kid();
@@ -256,29 +291,39 @@ Response submit_verification(AppContext &ctx, const Request &req, const PathPara
     store::Db *db = ctx.db();
     if (!db)
         return unavailable("Database");
-    auto live = store::live_codes(*db, *identifier, now, kMaxOutstandingCodes);
-    if (!live)
-        return unavailable("Database");
 
-    // Every live code is checked, so the time taken does not tell which matched.
-    const store::EmailCode *match = nullptr;
-    for (const store::EmailCode &c : *live)
-        if (code_matches(*code, c.hash) && !match)
-            match = &c;
-    if (!match)
-        return failed_submit(ctx, *cache, *db, keys, *identifier, now);
-    auto consumed = store::consume_code(*db, *identifier, *match, now);
-    if (!consumed)
-        return unavailable("Database");
-    if (!*consumed)
-        return failed_submit(ctx, *cache, *db, keys, *identifier, now);
+    const int64_t now = app::now_ms();
+    const int64_t window_ms = ctx.cfg.auth_failed_window_sec * 1000;
+    const AttemptLimit here_limit{ctx.cfg.auth_max_failed, ctx.cfg.auth_max_failed};
+    auto here = begin_attempt(*cache, here_base(*identifier, req.remote_addr), here_limit, window_ms, now);
+    if (!here)
+        return unavailable("Cache");
+    if (!here->admitted) {
+        (void)settle(*cache, *here, false);  // a refusal is no failure
+        return rate_limited(seconds_until(here->end_ms, now));
+    }
+    auto total = begin_attempt(*cache, total_base(*identifier), AttemptLimit{ctx.cfg.auth_max_failed_total, 1},
+                               window_ms, now);
+    if (!total) {
+        (void)settle(*cache, *here, false);
+        return unavailable("Cache");
+    }
+    if (!total->admitted)
+        return void_all(*cache, *db, *total, *identifier, now);  // a failure here, unchecked
 
-    auto token = mint_token(ctx, *identifier, kid);
-    if (!token)
+    Checked checked = check_code(ctx, *db, *identifier, *code, kid, now);
+    if (checked.outcome == Checked::Outcome::wrong)
+        return failed_submit(ctx, *cache, *db, *total, *identifier, now);
+    const bool ok = checked.outcome == Checked::Outcome::token;
+    (void)settle(*cache, *here, ok);
+    (void)settle(*cache, *total, ok);
+    if (checked.outcome == Checked::Outcome::db_down)
+        return unavailable("Database");
+    if (!ok)
         return http::error(500, http::code::internal, "Internal error.");
     if (ctx.metrics)
         ctx.metrics->jwt_success.fetch_add(1, std::memory_order_relaxed);
-    return ok_body(json_pack("{s:b,s:s}", "success", 1, "token", token->c_str()));
+    return ok_body(json_pack("{s:b,s:s}", "success", 1, "token", checked.token.c_str()));
 }
 
 }  // namespace

@@ -394,6 +394,21 @@ class EmailLogin(StackCase):
         self.sql(f"DELETE FROM email_outbox WHERE identifier = '{fresh}'")
         self.assertIn('dropped unsent mail', self.svc.st.logs(self.svc.worker_name(0)))
 
+    def test_a_token_that_cannot_be_minted_leaves_the_code_usable(self):
+        ident = 'nomint@example.com'
+        code = self.login_code(ident)
+        # A kid that is not UTF-8 cannot go into a JWT header: minting fails.
+        self.svc.st.stop('fcgi0')
+        self.svc.start_pool(0, env={'SVD_KMS_KID': 'svd-\udcff'})
+        try:
+            self.assert_error(self.submit(ident, code), 500, 'INTERNAL')
+        finally:
+            self.svc.st.stop('fcgi0')
+            self.svc.start_pool(0)
+        self.assertEqual(self.rows('email_identities', ident), 0)
+        st, _, body = self.submit(ident, code)
+        self.assertEqual(st, 200, body)
+
     def test_memcached_down_is_503(self):
         ident = 'nocache@example.com'
         self.svc.st.stop('mc1')
