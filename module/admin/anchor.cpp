@@ -106,6 +106,7 @@ Result<AnchorOutcome> batch_anchor(store::Db &db, const AnchorOptions &opt)
     const JobOutcome &job = waited->jobs.at(0);
     if (job.failed) {
         out.state = AnchorState::failed;  // no txid: that transaction anchors nothing
+        out.error = job.error.value_or("the anchor job failed");
     } else {
         out.txid = job.txid;
         out.state = waited->all_signed ? AnchorState::signed_tx : AnchorState::waiting;
@@ -116,9 +117,12 @@ Result<AnchorOutcome> batch_anchor(store::Db &db, const AnchorOptions &opt)
 json_t *anchor_outcome_json(const AnchorOutcome &o)
 {
     json_t *job = o.job_id ? json_integer(json_int_t(*o.job_id)) : json_null();
-    return json_pack("{s:b,s:o,s:o,s:I,s:I}", "success", o.state != AnchorState::failed, "txid",
-                     json_string_or_null(o.txid), "jobId", job, "processed", json_int_t(o.processed), "updated",
-                     json_int_t(o.updated));
+    json_t *body = json_pack("{s:b,s:o,s:o,s:I,s:I}", "success", o.state != AnchorState::failed, "txid",
+                             json_string_or_null(o.txid), "jobId", job, "processed", json_int_t(o.processed),
+                             "updated", json_int_t(o.updated));
+    if (body && o.state == AnchorState::failed)
+        json_object_set_new(body, "error", json_string(o.error.value_or("the anchor job failed").c_str()));
+    return body;
 }
 
 }  // namespace pp::admin
