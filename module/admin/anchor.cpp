@@ -54,14 +54,15 @@ Result<store::NewBatch> plan_batch(const std::vector<store::UnbatchedRecord> &re
     store::NewBatch batch;
     batch.merkle_root = crypto::hex_encode(*root);
     batch.leaves.reserve(records.size());
+    auto paths = crypto::merkle_all_paths(leaves);  // one pass, not one tree per leaf
+    if (!paths)
+        return paths.error();
     for (size_t i = 0; i < records.size(); ++i) {
-        auto path = crypto::merkle_path(leaves, i);
-        if (!path)
-            return path.error();
+        const std::vector<crypto::MerkleStep> &path = (*paths)[i];
         // Cheap, and what a client will do: never store a path that does not lead to the root.
-        if (!crypto::merkle_verify(leaves[i], *path, *root))
+        if (!crypto::merkle_verify(leaves[i], path, *root))
             return Errc::internal;
-        batch.leaves.push_back({records[i].txid, path_json(*path)});
+        batch.leaves.push_back({records[i].txid, path_json(path)});
     }
     return batch;
 }
@@ -105,6 +106,7 @@ Result<AnchorOutcome> batch_anchor(store::Db &db, const AnchorOptions &opt)
     const JobOutcome &job = waited->jobs.at(0);
     if (job.failed) {
         out.state = AnchorState::failed;  // no txid: that transaction anchors nothing
+        out.error = job.error.value_or("the anchor job failed");
     } else {
         out.txid = job.txid;
         out.state = waited->all_signed ? AnchorState::signed_tx : AnchorState::waiting;
@@ -115,9 +117,12 @@ Result<AnchorOutcome> batch_anchor(store::Db &db, const AnchorOptions &opt)
 json_t *anchor_outcome_json(const AnchorOutcome &o)
 {
     json_t *job = o.job_id ? json_integer(json_int_t(*o.job_id)) : json_null();
-    return json_pack("{s:b,s:o,s:o,s:I,s:I}", "success", o.state != AnchorState::failed, "txid",
-                     json_string_or_null(o.txid), "jobId", job, "processed", json_int_t(o.processed), "updated",
-                     json_int_t(o.updated));
+    json_t *body = json_pack("{s:b,s:o,s:o,s:I,s:I}", "success", o.state != AnchorState::failed, "txid",
+                             json_string_or_null(o.txid), "jobId", job, "processed", json_int_t(o.processed),
+                             "updated", json_int_t(o.updated));
+    if (body && o.state == AnchorState::failed)
+        json_object_set_new(body, "error", json_string(o.error.value_or("the anchor job failed").c_str()));
+    return body;
 }
 
 }  // namespace pp::admin

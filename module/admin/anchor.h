@@ -47,6 +47,7 @@ struct AnchorOutcome {
     std::optional<uint64_t> job_id;
     uint32_t processed = 0;  // records in the batch
     uint32_t updated = 0;    // records whose path was stored
+    std::optional<std::string> error;  // failed: why the worker gave up
 };
 
 // Errc::conflict while another run holds the lease or an anchor job is
@@ -60,7 +61,8 @@ Result<AnchorOutcome> batch_anchor(store::Db &db, const AnchorOptions &opt);
 // invalid_argument for no records or a hash that is not 64 hex digits.
 Result<store::NewBatch> plan_batch(const std::vector<store::UnbatchedRecord> &records);
 
-// {success, txid, jobId, processed, updated} (a new reference).
+// {success, txid, jobId, processed, updated} (a new reference); a failed
+// job adds its `error` text (success false, txid null).
 json_t *anchor_outcome_json(const AnchorOutcome &o);
 
 }  // namespace pp::admin

@@ -162,11 +162,12 @@ void record_outcomes(const std::vector<std::pair<json_t *, uint64_t>> &written, 
         for (const JobOutcome &o : w.jobs) {
             if (o.job_id != id)
                 continue;
-            json_object_set_new(entry, "txid", json_string_or_null(o.txid));
+            // A failed job's transaction (if it made one) did not go on chain.
+            json_object_set_new(entry, "txid", o.failed ? json_null() : json_string_or_null(o.txid));
             if (o.failed) {
                 out.any_failed = true;
                 json_object_set_new(entry, "failed", json_true());
-                json_object_set_new(entry, "error", json_string_or_null(o.error));
+                json_object_set_new(entry, "error", json_string(o.error.value_or("the job failed").c_str()));
             }
         }
     }
@@ -234,7 +235,10 @@ Result<MaintainOutcome> run_maintain(store::Db &db, chain::Client *chain, const 
     if (action == Action::sync || action == Action::auto_run) {
         if (!chain)
             return Errc::unavailable;
-        auto n = sync_pool(db, *chain, s, dry_run);
+        KeepLease keep;
+        if (run)
+            keep = [&run]() { return run->keep(); };
+        auto n = sync_pool(db, *chain, s, dry_run, keep);
         if (!n)
             return n.error();
         json_object_set_new(result.get(), "sync", sync_entry(*n));

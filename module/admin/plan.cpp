@@ -3,14 +3,10 @@
 
 #include <algorithm>
 
+#include "chain/txbuilder.h"
+
 namespace pp::admin {
 namespace {
-
-size_t varint_size(size_t n) noexcept { return n < 0xfd ? 1 : n <= 0xffff ? 3 : 5; }
-
-// prevout 36, scriptSig length 1 + push(72-byte DER+hashtype) + push(33) ~ 107, sequence 4
-constexpr size_t kInputBytes = 36 + 1 + 107 + 4;
-constexpr size_t kOutputBytes = 8 + 1 + 25;  // P2PKH
 
 std::string u64s(uint64_t v) { return std::to_string(v); }
 
@@ -61,15 +57,6 @@ MaintainSettings settings_from(const config::Config &cfg)
     return s;
 }
 
-uint64_t p2pkh_tx_fee(size_t inputs, size_t outputs, uint64_t fee_per_kb)
-{
-    const size_t size = 4 + varint_size(inputs) + varint_size(outputs) + 4 + inputs * kInputBytes +
-                        outputs * kOutputBytes;
-    if (fee_per_kb == 0)
-        return 0;
-    return std::max<uint64_t>(1, (uint64_t(size) * fee_per_kb + 999) / 1000);
-}
-
 SweepPlan plan_sweep(std::vector<store::Utxo> dust, const MaintainSettings &s)
 {
     SweepPlan p;
@@ -88,8 +75,11 @@ SweepPlan plan_sweep(std::vector<store::Utxo> dust, const MaintainSettings &s)
     for (const store::Utxo &u : dust)
         total += u.satoshis;
     while (dust.size() >= 2) {
-        const uint64_t fee = p2pkh_tx_fee(dust.size(), 1, s.fee_per_kb);
-        if (total > fee) {
+        // What build_unsigned needs for a change-only transaction: its fee
+        // and a change output of at least the builder's dust limit.
+        const chain::TxShape shape{dust.size(), std::nullopt, 0, true};
+        const uint64_t fee = chain::estimate_fee(shape, s.fee_per_kb);
+        if (total >= chain::required_funding(shape, 0, s.fee_per_kb)) {
             p.fee = fee;
             p.total = total;
             p.inputs = std::move(dust);
@@ -98,7 +88,7 @@ SweepPlan plan_sweep(std::vector<store::Utxo> dust, const MaintainSettings &s)
         total -= dust.back().satoshis;
         dust.pop_back();
     }
-    p.skipped = "the dust outputs do not pay the fee of sweeping them";
+    p.skipped = "the dust outputs do not pay the fee of sweeping them and leave one output";
     return p;
 }
 
@@ -118,8 +108,10 @@ SplitPlan plan_split(uint64_t big_enough, const std::optional<store::Utxo> &larg
     }
     // n outputs of split_size, one change output, the fee.
     for (; n > 0; --n) {
-        const uint64_t fee = p2pkh_tx_fee(1, n + 1, s.fee_per_kb);
-        if (largest->satoshis > n * s.split_size + fee) {
+        // The fixed outputs, the fee with change, change of at least dust.
+        const chain::TxShape shape{1, std::nullopt, static_cast<size_t>(n), true};
+        const uint64_t fee = chain::estimate_fee(shape, s.fee_per_kb);
+        if (largest->satoshis >= chain::required_funding(shape, n * s.split_size, s.fee_per_kb)) {
             p.input = largest;
             p.outputs = n;
             p.fee = fee;

@@ -36,9 +36,6 @@ struct MaintainSettings {
 };
 MaintainSettings settings_from(const config::Config &cfg);
 
-// Size-based fee of a signed P2PKH transaction with these many inputs and
-// P2PKH outputs (rounded up; at least 1 when fee_per_kb > 0).
-uint64_t p2pkh_tx_fee(size_t inputs, size_t outputs, uint64_t fee_per_kb);
 
 struct SweepPlan {
     std::vector<store::Utxo> inputs;
@@ -46,8 +43,9 @@ struct SweepPlan {
     std::optional<std::string> skipped;  // the reason when there is nothing to do
 };
 // dust: available outputs below the threshold, smallest first (at most the
-// limit). Needs at least two, and their sum must pay the fee and leave one
-// output.
+// limit). Needs at least two, and their sum must be what the builder needs
+// for them (chain::required_funding: the fee and a change output of at
+// least chain::kDustLimit), else skipped with the reason.
 SweepPlan plan_sweep(std::vector<store::Utxo> dust, const MaintainSettings &s);
 
 struct SplitPlan {
@@ -57,7 +55,8 @@ struct SplitPlan {
 };
 // big_enough: available outputs of at least split_size; largest: the
 // largest available output. Makes min(missing, max_split_outputs) outputs,
-// fewer when the largest output cannot pay for that many plus the fee.
+// fewer when the largest output cannot pay for that many plus the fee and
+// a change output (chain::required_funding).
 SplitPlan plan_split(uint64_t big_enough, const std::optional<store::Utxo> &largest, const MaintainSettings &s);
 
 }  // namespace pp::admin

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "admin/maintain.h"
+#include "admin/maintain_http.h"
 #include "http/body.h"
 #include "log/log.h"
 
@@ -27,29 +28,12 @@ Response health(AppContext &ctx, const Request &, const PathParams &)
         return http::unavailable("Database");
     auto s = resolve_settings(*db, ctx.cfg);
     if (!s)
-        return http::unavailable("Database");
+        return health_error(s.error());
     auto chain = chain_client(ctx.cfg);
     auto body = utxo_health(*db, chain ? &*chain : nullptr, *s);
     if (!body)
-        return http::unavailable("Database");
+        return health_error(body.error());
     return http::json(200, body->release());
-}
-
-Response maintain_error(Errc e)
-{
-    switch (e) {
-    case Errc::conflict:
-        return http::error(409, http::code::conflict,
-                           "Another maintenance run holds the lease, or a sweep/split job is unfinished.");
-    case Errc::invalid_argument:
-        log::error("utxo-maintain: UTXO_FUNDING_* / UTXO_CHANGE_* address and key id do not match");
-        return http::error(503, http::code::unavailable, "UTXO funding configuration unusable.");
-    case Errc::unavailable:
-    case Errc::timeout:
-        return http::unavailable("Chain API");
-    default:
-        return http::unavailable("Database");
-    }
 }
 
 Response maintain(AppContext &ctx, const Request &req, const PathParams &)
@@ -76,7 +60,7 @@ Response maintain(AppContext &ctx, const Request &req, const PathParams &)
         return http::unavailable("Database");
     auto s = resolve_settings(*db, ctx.cfg);
     if (!s)
-        return http::unavailable("Database");
+        return health_error(s.error());
     s->wait_sec = std::min(s->wait_sec, kRouteMaxWaitSec);
     auto chain = chain_client(ctx.cfg);
     auto out = run_maintain(*db, chain ? &*chain : nullptr, *s, *action, dry.value_or(false));

@@ -68,8 +68,8 @@ bool spends(const store::StoredTx &t, const store::Utxo &u)
 
 class Sync {
 public:
-    Sync(store::Db &db, chain::Client &chain, const MaintainSettings &s, bool dry_run)
-        : db_(db), chain_(chain), s_(s), dry_(dry_run)
+    Sync(store::Db &db, chain::Client &chain, const MaintainSettings &s, bool dry_run, const KeepLease &keep)
+        : db_(db), chain_(chain), s_(s), dry_(dry_run), keep_(keep)
     {
     }
 
@@ -83,11 +83,13 @@ private:
     Result<void> on_listed(const store::SyncEntry &e, const Listed &l);
     Result<void> on_missing(const store::SyncEntry &e);
     Result<void> add_new(const Listed &l);
+    Result<void> keep() const { return keep_ ? keep_() : Result<void>(); }
 
     store::Db &db_;
     chain::Client &chain_;
     const MaintainSettings &s_;
     bool dry_;
+    const KeepLease &keep_;
     int64_t tip_ = 0;
     std::vector<Watched> addrs_;
     std::map<Outpoint, Listed> listed_;
@@ -240,6 +242,8 @@ Result<SyncCounts> Sync::run()
         addrs_.push_back(std::move(*change));
     }
 
+    if (auto k = keep(); !k)
+        return k.error();
     // The pool first, then the chain (see sync.h).
     auto entries = store::sync_entries(db_, addrs_.front().key_id, addrs_.back().key_id);
     if (!entries)
@@ -254,6 +258,8 @@ Result<SyncCounts> Sync::run()
 
     std::set<Outpoint> pooled;
     for (const store::SyncEntry &e : *entries) {
+        if (auto k = keep(); !k)  // each entry may ask the chain: hold the lease
+            return k.error();
         Outpoint key{e.utxo.txid, e.utxo.vout};
         pooled.insert(key);
         auto it = listed_.find(key);
@@ -264,6 +270,8 @@ Result<SyncCounts> Sync::run()
     for (const auto &[key, l] : listed_) {
         if (pooled.count(key))
             continue;
+        if (auto k = keep(); !k)
+            return k.error();
         if (auto r = add_new(l); !r)
             return r.error();
     }
@@ -272,9 +280,10 @@ Result<SyncCounts> Sync::run()
 
 }  // namespace
 
-Result<SyncCounts> sync_pool(store::Db &db, chain::Client &chain, const MaintainSettings &s, bool dry_run)
+Result<SyncCounts> sync_pool(store::Db &db, chain::Client &chain, const MaintainSettings &s, bool dry_run,
+                             const KeepLease &keep)
 {
-    Sync sync(db, chain, s, dry_run);
+    Sync sync(db, chain, s, dry_run, keep);
     return sync.run();
 }
 

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "admin/plan.h"
 #include "chain/client.h"
@@ -37,10 +38,19 @@ struct SyncCounts {
     uint64_t added = 0, updated = 0, marked_spent = 0, quarantined = 0, released = 0;
 };
 
-// dry_run: counts what it would change and writes nothing. Errors:
-// invalid_argument when the funding/change address and key id do not match
-// (or the funding address is not set), unavailable when the chain cannot be
-// asked, MariaDB errors as they are.
-Result<SyncCounts> sync_pool(store::Db &db, chain::Client &chain, const MaintainSettings &s, bool dry_run);
+// Renews the run's lease (LeaseRun::keep); an error (conflict: the lease
+// was lost) stops the sync before it changes anything more.
+using KeepLease = std::function<Result<void>()>;
+
+// dry_run: counts what it would change and writes nothing. keep (may be
+// empty) is called before the first chain call and before each pool entry
+// and each new output, so a sync that makes many
+// chain calls holds its lease throughout and never goes on once another
+// host took it over. Errors: conflict from keep, invalid_argument when the
+// funding/change address and key id do not match (or the funding address is
+// not set), unavailable when the chain cannot be asked, MariaDB errors as
+// they are.
+Result<SyncCounts> sync_pool(store::Db &db, chain::Client &chain, const MaintainSettings &s, bool dry_run,
+                             const KeepLease &keep = {});
 
 }  // namespace pp::admin

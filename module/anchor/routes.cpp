@@ -76,9 +76,8 @@ Response batch_anchor(AppContext &ctx, const Request &req, const PathParams &)
             return http::error(500, http::code::internal, "Internal error.");
         }
     }
-    if (out->state == admin::AnchorState::failed)
-        return http::error(503, http::code::unavailable,
-                           "The anchor transaction could not be made; its records wait for the next batch.");
+    // A job that failed while the run waited is a finished run: 200 with
+    // success false and the job's error, as utxo-maintain answers it.
     const int status = out->state == admin::AnchorState::waiting ? 202 : 200;
     return http::json(status, admin::anchor_outcome_json(*out));
 }

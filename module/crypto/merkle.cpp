@@ -63,6 +63,35 @@ Result<std::vector<MerkleStep>> merkle_path(std::span<const Hash256> leaves, siz
     return path;
 }
 
+Result<std::vector<std::vector<MerkleStep>>> merkle_all_paths(std::span<const Hash256> leaves)
+{
+    if (leaves.empty())
+        return Errc::invalid_argument;
+    // Every level of the tree, leaves first, root last.
+    std::vector<std::vector<Hash256>> levels;
+    levels.emplace_back(leaves.begin(), leaves.end());
+    while (levels.back().size() > 1) {
+        std::vector<Hash256> up = levels.back();
+        climb(up);
+        levels.push_back(std::move(up));
+    }
+    std::vector<std::vector<MerkleStep>> paths(leaves.size());
+    for (size_t leaf = 0; leaf < leaves.size(); ++leaf) {
+        std::vector<MerkleStep> &path = paths[leaf];
+        path.reserve(levels.size() - 1);
+        size_t index = leaf;
+        for (size_t l = 0; l + 1 < levels.size(); ++l) {
+            const std::vector<Hash256> &level = levels[l];
+            if (index % 2 == 0)  // the same sibling rule as merkle_path
+                path.push_back({level[index + 1 < level.size() ? index + 1 : index], Side::right});
+            else
+                path.push_back({level[index - 1], Side::left});
+            index /= 2;
+        }
+    }
+    return paths;
+}
+
 bool merkle_verify(const Hash256 &leaf, std::span<const MerkleStep> path, const Hash256 &root)
 {
     Hash256 h = leaf;

@@ -37,6 +37,10 @@ struct MerkleStep {
 
 Result<Hash256> merkle_root(std::span<const Hash256> leaves);
 Result<std::vector<MerkleStep>> merkle_path(std::span<const Hash256> leaves, size_t index);
+// Every leaf's path (element i = merkle_path(leaves, i)) from one build of
+// the tree: O(n) hashes plus O(n log n) copies, where n calls of merkle_path
+// hash O(n^2). invalid_argument for an empty leaf set.
+Result<std::vector<std::vector<MerkleStep>>> merkle_all_paths(std::span<const Hash256> leaves);
 bool merkle_verify(const Hash256 &leaf, std::span<const MerkleStep> path, const Hash256 &root);
 
 std::string_view side_name(Side s);  // "left" / "right"

@@ -142,8 +142,13 @@ Result<std::vector<StoredTx>> job_txs_containing(Db &db, std::string_view needle
     if (needle.empty() || limit < 1)
         return Errc::invalid_argument;
     const std::string pattern = "%" + std::string(needle) + "%";
-    return to_txs(db.query("SELECT id, txid, raw_tx FROM jobs WHERE txid IS NOT NULL AND raw_tx IS NOT NULL "
-                           "AND LOWER(raw_tx) LIKE ? ORDER BY id DESC LIMIT ?",
+    // raw_tx is stored as hex_encode wrote it (lowercase): a plain LIKE on
+    // the column. Only jobs that stored a transaction are read; one that
+    // failed before signing has none (a failed job that signed stays: its
+    // transaction may have reached the chain). Newest first, so the scan
+    // stops at `limit` matches.
+    return to_txs(db.query("SELECT id, txid, raw_tx FROM jobs WHERE raw_tx IS NOT NULL AND txid IS NOT NULL "
+                           "AND raw_tx LIKE ? ORDER BY id DESC LIMIT ?",
                            {std::string_view(pattern), limit}));
 }
 

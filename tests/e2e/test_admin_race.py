@@ -198,18 +198,24 @@ class AdminRace(StackCase):
         self.assertTrue(set(answers) <= {200, 202, 409}, answers)
         self.assertIn(200, answers)
         self.assertEqual(self.sql("SELECT COUNT(*) FROM jobs WHERE step = 'failed'"), '0')
-        # One last sync, then the pool is exactly what the chain lists.
-        self.wait_lease_expired()
-        st, _, body = au.maintain(self.host[0], 'sync')
-        self.assertEqual(st, 200, body)
+        # Every job is done: the pool as the race left it must already be
+        # exactly what the chain lists (no sync in between to repair it).
         listed = {**au.chain_unspent(self.svc, 'funding'), **au.chain_unspent(self.svc, 'change')}
         pooled = {}
         for line in self.sql("SELECT txid, vout, satoshis FROM utxos WHERE status IN "
-                             "('available', 'locked')").splitlines():
+                             "('available', 'locked', 'unconfirmed')").splitlines():
             t, v, s = line.split('\t')
             pooled[(t, int(v))] = int(s)
         self.assertEqual(pooled, listed)
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'locked'"), '0')
         self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'quarantined'"), '0')
+        # And a last sync finds nothing to repair.
+        self.wait_lease_expired()
+        st, _, body = au.maintain(self.host[0], 'sync')
+        self.assertEqual(st, 200, body)
+        sync = body['result']['sync']
+        self.assertEqual({k: sync[k] for k in ('added', 'markedSpent', 'quarantined', 'released')},
+                         {'added': 0, 'markedSpent': 0, 'quarantined': 0, 'released': 0}, body)
         self.assertEqual(au.double_spend_refusals(self.svc), refusals)
 
 

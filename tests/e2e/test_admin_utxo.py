@@ -332,16 +332,19 @@ class AdminUtxo(StackCase):
         small = available(self.svc, max_sats=1000)  # the 3, and a leftover of setUp's sweep if any
         dust, dust_sum = len(small), sum(u['satoshis'] for u in small)
         self.assertIn(dust, (3, 4))
+        # The worker runs and ADMIN_WAIT_SEC is 20 s: the run waits for the
+        # signature and answers 200 with the txid.
         st, _, body = maintain(self.c, 'sweep')
-        self.assertIn(st, (200, 202), body)
+        self.assertEqual(st, 200, body)
+        self.assertIs(body['success'], True)
         sweep = body['result']['sweep']
         self.assertEqual(sweep['swept'], dust)
         self.assertIsInstance(sweep['jobId'], int)
         self.assertEqual(set(body['result']), {'sweep'})
         self.assertEqual(wait_jobs(self.svc, [sweep['jobId']]), {sweep['jobId']: 'done'})
         txid = self.sql(f"SELECT txid FROM jobs WHERE id = {sweep['jobId']}")
-        if st == 200:
-            self.assertEqual(sweep['txid'], txid)
+        self.assertRegex(sweep['txid'] or '', '^[0-9a-f]{64}$', body)
+        self.assertEqual(sweep['txid'], txid)
         for vout in range(3):
             self.assertEqual(self.sql(f"SELECT CONCAT(status, spent_txid) FROM utxos WHERE txid = '{dust_tx}' "
                                       f"AND vout = {vout}"), 'spent' + txid)
@@ -408,6 +411,39 @@ class AdminUtxo(StackCase):
             self.svc.start_worker(0)
         self.assertEqual(wait_jobs(self.svc, [split['jobId']]), {split['jobId']: 'done'})
         self.assertEqual(maintain(self.c, 'sync')[0], 200)
+
+    def assertFailedStep(self, body, step):
+        """A run whose job failed while it waited: success false; the step
+        keeps its shape with txid null, its jobId and the worker's error."""
+        self.assertIs(body['success'], False, body)
+        entry = body['result'][step]
+        self.assertIsNone(entry['txid'])
+        self.assertIsInstance(entry['jobId'], int)
+        self.assertIs(entry['failed'], True)
+        self.assertIsInstance(entry['error'], str)
+        self.assertIn('fee', entry['error'])  # the worker's reason
+        self.assertEqual(self.sql(f"SELECT step FROM jobs WHERE id = {entry['jobId']}"), 'failed')
+        return entry['jobId']
+
+    def test_job_failed_while_waiting(self):
+        # A worker whose fee rate no split can pay: it fails the planned job
+        # before signing, while the run waits (ADMIN_WAIT_SEC 20).
+        self.quiet()
+        self.svc.st.stop(self.svc.worker_name(0))
+        self.svc.start_worker(9, env={'FEE_PER_KB': '100000000'})
+        try:
+            st, _, body = maintain(self.c, 'split')
+            self.assertEqual(st, 200, body)
+            first = self.assertFailedStep(body, 'split')
+            # The CLI: the same body, exit 1.
+            out = self.svc.cli('utxo', 'maintain', '--action', 'split', check=False)
+            self.assertEqual(out.returncode, 1, out.stderr)
+            second = self.assertFailedStep(json.loads(out.stdout), 'split')
+            self.assertGreater(second, first)
+        finally:
+            self.svc.st.stop(self.svc.worker_name(9))
+            self.svc.start_worker(0)
+        self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'locked'"), '0')
 
     # -- dry run
 

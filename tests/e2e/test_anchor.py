@@ -431,31 +431,73 @@ class Anchoring(StackCase):
             want = [] if status == 'failed' else [[str(i)] for i in range(int(count))]
             self.assertEqual(members, want, f'batch {bid} ({status})')
 
-    def test_6_failed_job_frees_its_records(self):
-        self.registered(2)
-        leaves = self.expected_leaves()
-        self.stop_worker()
-        # A worker paying a fee the devchain refuses, giving up at the first refusal.
-        bad = self.start_worker({'FEE_PER_KB': '1', 'JOB_MAX_ATTEMPTS': '1'})
-        # The job fails while the run waits (503), or after it (202).
-        st, _, body = self.anchor(self.pool[0])
-        self.assertIn(st, (202, 503), body)
-        if st == 503:
-            self.assertError((st, None, body), 503, 'SERVICE_UNAVAILABLE')
-            self.assertIn('next batch', body['message'])
-        job = body['jobId'] if st == 202 else int(self.sql("SELECT MAX(id) FROM jobs WHERE kind = 'anchor'"))
-        self.assertEqual(self.wait_job(job), 'failed')
-        self.svc.st.stop(bad)
-        refused = self.sql(f'SELECT txid FROM jobs WHERE id = {int(job)}')
-        if refused != 'NULL':
-            self.assertIsNone(self.chain_tx(refused))
+    def break_next_anchor_job(self, after):
+        """Waits for the anchor job a run writes (id > after) while no worker
+        runs, and breaks its plan: the worker started next fails it before
+        signing (the run is still waiting). Returns the job id."""
+        deadline = time.time() + 30
+        while True:
+            job = self.sql(f"SELECT COALESCE(MAX(id), 0) FROM jobs WHERE kind = 'anchor' AND id > {int(after)}")
+            if job != '0':
+                break
+            self.assertLess(time.time(), deadline, 'the run wrote no anchor job')
+            time.sleep(0.05)
+        self.sql(f"UPDATE jobs SET payload = '{{}}' WHERE id = {int(job)}")
+        return int(job)
+
+    def assertFailedRun(self, body, job, processed):
+        """A run whose job failed while it waited: the contract's body with
+        success false, txid null, the job and its error text."""
+        self.assertEqual(list(body), ['success', 'txid', 'jobId', 'processed', 'updated', 'error'])
+        self.assertIs(body['success'], False)
+        self.assertIsNone(body['txid'])
+        self.assertEqual(body['jobId'], job)
+        self.assertEqual((body['processed'], body['updated']), (processed, processed))
+        self.assertIsInstance(body['error'], str)
+        self.assertIn('plan', body['error'])  # the worker's reason
+
+    def assertBatchFreed(self, job, leaves):
+        self.assertEqual(self.sql(f'SELECT step FROM jobs WHERE id = {int(job)}'), 'failed')
         batch = self.rows(f'SELECT id, status FROM anchor_batches WHERE job_id = {int(job)}')
         self.assertEqual(batch[0][1], 'failed')
         self.assertEqual(self.sql(f'SELECT COUNT(*) FROM records WHERE batch_id = {batch[0][0]}'), '0')
         for _, h in leaves:
             self.assertError(self.proof(h.hex()), 404, 'NOT_FOUND')
-        # The next run (the CLI) takes the same records, oldest first.
-        self.start_worker()
+
+    def test_6_failed_job_frees_its_records(self):
+        self.registered(2)
+        leaves = self.expected_leaves()
+        self.stop_worker()
+        # The route: the job fails while the run waits (WAIT_SEC): 200.
+        answer = {}
+        before = self.sql('SELECT COALESCE(MAX(id), 0) FROM jobs')
+        t = threading.Thread(target=lambda: answer.update(r=self.anchor(self.pool[0])))
+        t.start()
+        try:
+            job = self.break_next_anchor_job(before)
+            self.start_worker()
+        finally:
+            t.join()
+        st, _, body = answer['r']
+        self.assertEqual(st, 200, body)
+        self.assertFailedRun(body, job, len(leaves))
+        self.assertBatchFreed(job, leaves)
+        # The CLI: the same body, exit 1.
+        self.stop_worker()
+        before = self.sql('SELECT COALESCE(MAX(id), 0) FROM jobs')
+        env = {**stackmod.base_env(), **self.svc.admin_env()}
+        proc = subprocess.Popen([self.svc.binary('patchproof'), 'anchor'], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            job = self.break_next_anchor_job(before)
+            self.start_worker()
+        finally:
+            out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertFailedRun(json.loads(out), job, len(leaves))
+        self.assertBatchFreed(job, leaves)
+        # The next run (the CLI, the worker above running) takes the same
+        # records, oldest first.
         out = self.svc.cli('anchor', '--limit', '1000', check=False)
         self.assertEqual(out.returncode, 0, out.stderr)
         body = json.loads(out.stdout)

@@ -8,14 +8,23 @@
 // transaction, a dry run writes nothing, and a second run is refused while
 // the first one's job is unfinished.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "admin/maintain.h"
+#include "admin/maintain_http.h"
 #include "admin/plan.h"
+#include "admin/run.h"
+#include "admin/sync.h"
+#include "chain/txbuilder.h"
+#include "crypto/base58.h"
+#include "crypto/encoding.h"
+#include "crypto/secp256k1.h"
 #include "store/db.h"
 #include "store/job_admin.h"
 #include "store/jobs.h"
@@ -199,6 +208,25 @@ void stored_transactions_are_found(void **)
     assert_int_equal(job_txs_containing(db, "aabbcc", 5)->size(), 1);
     assert_int_equal(job_txs_containing(db, "ddee", 5)->size(), 0);
     assert_errc(job_txs_containing(db, "a%", 5), Errc::invalid_argument);  // never a LIKE pattern
+    // raw_tx is always stored lowercase (hex_encode): the search matches the
+    // column as stored, it does not fold case row by row.
+    assert_true(db.execute("UPDATE jobs SET raw_tx = '0100AABBCCDD' WHERE id = ?", {static_cast<int64_t>(*id)}).ok());
+    assert_int_equal(job_txs_containing(db, "aabbcc", 5)->size(), 0);
+    assert_true(db.execute("UPDATE jobs SET raw_tx = '0100aabbccdd' WHERE id = ?", {static_cast<int64_t>(*id)}).ok());
+    // A job that failed before signing has no transaction: never a candidate.
+    // One that failed after signing is (its transaction may be on chain).
+    auto unsigned_ = with_txn(db, [&](Txn &tx) { return insert_job(tx.db(), JobKind::sweep, "{}"); });
+    assert_true(db.execute("UPDATE jobs SET step = 'failed' WHERE id = ?", {static_cast<int64_t>(*unsigned_)}).ok());
+    auto signed_ = with_txn(db, [&](Txn &tx) { return insert_job(tx.db(), JobKind::split, "{}"); });
+    assert_true(db.execute("UPDATE jobs SET step = 'failed', raw_tx = '0200ffaabbcc', txid = ? WHERE id = ?",
+                           {std::string_view(txid_of(7)), static_cast<int64_t>(*signed_)})
+                    .ok());
+    auto both = job_txs_containing(db, "aabbcc", 5);
+    assert_true(both.ok());
+    assert_int_equal(both->size(), 2);
+    assert_int_equal((*both)[0].job_id, *signed_);  // newest first
+    assert_int_equal((*both)[1].job_id, *id);
+    assert_int_equal(job_txs_containing(db, "aabbcc", 1)->size(), 1);
     assert_true(*is_job_txid(db, txid_of(5)));
     assert_false(*is_job_txid(db, txid_of(6)));
 }
@@ -344,6 +372,155 @@ void lease_held_elsewhere_is_conflict(void **)
     assert_true(admin::run_maintain(db, nullptr, run_settings(), admin::Action::sweep, false).ok());
 }
 
+// The generator point G: a real key and its P2PKH script, for build_unsigned.
+const std::string kRealKey = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+const std::string kRealScript = "76a914751e76e8199196d454941c45d1b3a323f1433bd688ac";
+
+Result<chain::UnsignedTx> build_sweep(const std::vector<Utxo> &inputs, uint64_t fee_per_kb)
+{
+    chain::BuildParams p;
+    p.data_output = false;
+    p.change_script = *crypto::hex_decode(kRealScript);
+    p.fee_per_kb = fee_per_kb;
+    for (const Utxo &u : inputs)
+        p.inputs.push_back({u.id, u.txid, u.vout, u.satoshis, kRealKey, *crypto::hex_decode(kRealScript)});
+    return chain::build_unsigned(p);
+}
+
+// The sweep planner asks for exactly what the builder needs: at the
+// boundary the plan builds (change of at least the dust limit), one satoshi
+// below it is skipped with a reason, and no job is written for it.
+void sweep_plans_are_what_the_builder_builds(void **)
+{
+    Db db = connect_app();
+    admin::MaintainSettings s = run_settings();
+    for (uint64_t fee_per_kb : {1, 50, 500, 1000, 2500}) {
+        s.fee_per_kb = fee_per_kb;
+        const uint64_t need = chain::required_funding(chain::TxShape{2, std::nullopt, 0, true}, 0, fee_per_kb);
+        for (uint64_t total : {need - 1, need, need + 1}) {
+            std::vector<Utxo> dust(2);
+            for (size_t i = 0; i < 2; ++i) {
+                dust[i].id = i + 1;
+                dust[i].txid = txid_of(static_cast<int>(i) + 1);
+                dust[i].satoshis = i == 0 ? total / 2 : total - total / 2;
+            }
+            admin::SweepPlan plan = admin::plan_sweep(dust, s);
+            auto built = build_sweep(dust, fee_per_kb);
+            // The planner and the builder agree on every total.
+            assert_int_equal(plan.skipped.has_value(), !built.ok());
+            if (total < need) {
+                assert_true(plan.skipped.has_value());
+                assert_non_null(std::strstr(plan.skipped->c_str(), "fee"));
+                continue;
+            }
+            assert_int_equal(plan.inputs.size(), 2);
+            assert_int_equal(plan.fee, built->fee);
+            assert_true(built->change_vout.has_value());
+            assert_true(built->change_satoshis >= chain::kDustLimit);
+            assert_int_equal(built->change_satoshis, total - plan.fee);
+        }
+    }
+    // In a run: dust one satoshi short of the builder's need is skipped, no job.
+    s.fee_per_kb = 500;
+    const uint64_t need = chain::required_funding(chain::TxShape{2, std::nullopt, 0, true}, 0, 500);
+    add(db, 1, need / 2);
+    add(db, 2, need - 1 - need / 2);
+    auto run = admin::run_maintain(db, nullptr, s, admin::Action::sweep, false);
+    assert_true(run.ok());
+    json_t *sweep = json_object_get(json_object_get(run->body.get(), "result"), "sweep");
+    assert_true(json_is_true(json_object_get(sweep, "skipped")));
+    assert_true(json_is_string(json_object_get(sweep, "reason")));
+    assert_string_equal(col(db, "SELECT COUNT(*) FROM jobs").c_str(), "0");
+}
+
+// The split planner likewise: n fixed outputs, the fee and change above dust.
+void split_plans_are_what_the_builder_builds(void **)
+{
+    admin::MaintainSettings s = run_settings();
+    s.min_utxo_count = 10;
+    s.max_split_outputs = 3;
+    const uint64_t need = chain::required_funding(chain::TxShape{1, std::nullopt, 3, true}, 3 * s.split_size, 500);
+    for (uint64_t sats : {need - 1, need}) {
+        Utxo big;
+        big.id = 1;
+        big.txid = txid_of(1);
+        big.satoshis = sats;
+        admin::SplitPlan plan = admin::plan_split(0, big, s);
+        assert_int_equal(plan.outputs, sats == need ? 3 : 2);
+        chain::BuildParams p;
+        p.data_output = false;
+        p.change_script = *crypto::hex_decode(kRealScript);
+        p.fixed_outputs.assign(plan.outputs, s.split_size);
+        p.inputs.push_back({1, big.txid, 0, sats, kRealKey, *crypto::hex_decode(kRealScript)});
+        auto built = chain::build_unsigned(p);
+        assert_true(built.ok());
+        assert_int_equal(built->fee, plan.fee);
+        assert_true(built->change_vout.has_value());
+    }
+}
+
+// sync renews the run's lease before it asks the chain and before each
+// entry; once the lease is lost it stops with conflict before changing
+// anything (here before even asking the chain, which is not reachable).
+void sync_stops_when_the_lease_is_lost(void **)
+{
+    Db db = connect_app();
+    add(db, 1, 5000);
+    admin::MaintainSettings s = run_settings();
+    s.network = "test";
+    auto key = crypto::hex_decode(kRealKey);
+    s.funding_address = crypto::p2pkh_address(std::span<const uint8_t, 33>(key->data(), 33), crypto::Network::test);
+    s.funding_key_id = kRealKey;
+    s.change_address = s.funding_address;
+    s.change_key_id = kRealKey;
+    chain::ChainOptions opt;
+    opt.base_url = "http://127.0.0.1:9";  // discard port: nothing answers
+    opt.network = "test";
+    opt.timeout_ms = 500;
+    opt.retries = 0;
+    auto chain = chain::Client::create(opt);
+    assert_true(chain.ok());
+    const std::string before = col(db, "SELECT GROUP_CONCAT(id, status, version) FROM utxos");
+
+    int calls = 0;
+    admin::KeepLease held = [&]() -> Result<void> { ++calls; return {}; };
+    assert_errc(admin::sync_pool(db, *chain, s, false, held), Errc::unavailable);  // the chain was asked
+    assert_true(calls >= 1);
+
+    // A real run's lease, taken over by another host once it went stale.
+    auto run = admin::LeaseRun::begin(db, admin::kMaintainLease, {}, 1);
+    assert_true(run.ok());
+    assert_true(db.execute("UPDATE leases SET holder = 'other-host', version = version + 1, "
+                           "expires_at = UNIX_TIMESTAMP() + 100")
+                    .ok());
+    const int64_t start = admin::now_sec();
+    while (admin::now_sec() <= start)  // keep() renews once a third of the 1 s TTL passed
+        usleep(50 * 1000);
+    admin::KeepLease keep = [&]() { return run->keep(); };
+    assert_errc(admin::sync_pool(db, *chain, s, false, keep), Errc::conflict);
+    assert_string_equal(col(db, "SELECT GROUP_CONCAT(id, status, version) FROM utxos").c_str(), before.c_str());
+    assert_string_equal(col(db, "SELECT holder FROM leases").c_str(), "other-host");
+}
+
+// The route's answer to a run's error: 409, 503 for what is down, and 500
+// INTERNAL (logged) for anything else, never a "Database" 503.
+void maintain_errors_map_to_statuses(void **)
+{
+    assert_int_equal(admin::maintain_error(Errc::conflict).status, 409);
+    assert_int_equal(admin::maintain_error(Errc::unavailable).status, 503);
+    assert_int_equal(admin::maintain_error(Errc::timeout).status, 503);
+    assert_int_equal(admin::maintain_error(Errc::deadlock).status, 503);
+    assert_int_equal(admin::maintain_error(Errc::invalid_argument).status, 503);
+    for (Errc e : {Errc::internal, Errc::not_found, Errc::parse_error, Errc::out_of_range}) {
+        http::Response r = admin::maintain_error(e);
+        assert_int_equal(r.status, 500);
+        assert_non_null(std::strstr(r.body.c_str(), "\"INTERNAL\""));
+        assert_null(std::strstr(r.body.c_str(), "Database"));
+    }
+    assert_int_equal(admin::health_error(Errc::unavailable).status, 503);
+    assert_int_equal(admin::health_error(Errc::internal).status, 500);
+}
+
 // ---- job_admin -------------------------------------------------------------
 
 void retry_outcomes(void **)
@@ -424,6 +601,8 @@ void retry_outcomes(void **)
 int main()
 {
     signal(SIGPIPE, SIG_IGN);
+    if (!pp::crypto::secp_init())  // build_unsigned checks keys
+        return 1;
     const CMUnitTest tests[] = {
         cmocka_unit_test_setup(transitions_are_guarded_and_skip_locked, clean),
         cmocka_unit_test_setup(sync_entries_are_the_keys_changeable_rows, clean),
@@ -432,6 +611,10 @@ int main()
         cmocka_unit_test(planners),
         cmocka_unit_test_setup(dry_run_writes_nothing_and_run_locks_inputs, clean),
         cmocka_unit_test_setup(lease_held_elsewhere_is_conflict, clean),
+        cmocka_unit_test_setup(sweep_plans_are_what_the_builder_builds, clean),
+        cmocka_unit_test(split_plans_are_what_the_builder_builds),
+        cmocka_unit_test_setup(sync_stops_when_the_lease_is_lost, clean),
+        cmocka_unit_test(maintain_errors_map_to_statuses),
         cmocka_unit_test_setup(retry_outcomes, clean),
     };
     return cmocka_run_group_tests_name("maintenance", tests, group_setup, group_teardown);

@@ -241,6 +241,33 @@ void test_errors(void **)
     ASSERT_ERR(merkle_path(one, 1), Errc::out_of_range);
 }
 
+// One pass gives, for every size, exactly the paths of one merkle_path call
+// per leaf (same hashes, same sides, same length), and each leads to the root.
+void test_all_paths_match(void **)
+{
+    for (size_t n = 1; n <= 70; ++n) {
+        const std::vector<Hash256> leaves = make_leaves(n);
+        auto all = merkle_all_paths(leaves);
+        assert_true(all.ok());
+        assert_int_equal(all->size(), n);
+        auto root = merkle_root(leaves);
+        assert_true(root.ok());
+        for (size_t i = 0; i < n; ++i) {
+            auto one = merkle_path(leaves, i);
+            assert_true(one.ok());
+            const std::vector<MerkleStep> &got = (*all)[i];
+            assert_int_equal(got.size(), one->size());
+            for (size_t k = 0; k < got.size(); ++k) {
+                assert_memory_equal(got[k].hash.data(), (*one)[k].hash.data(), 32);
+                assert_int_equal(static_cast<int>(got[k].side), static_cast<int>((*one)[k].side));
+            }
+            assert_true(merkle_verify(leaves[i], got, *root));
+        }
+    }
+    const std::vector<Hash256> none;
+    ASSERT_ERR(merkle_all_paths(none), Errc::invalid_argument);
+}
+
 void test_side_name(void **)
 {
     assert_string_equal(std::string(side_name(Side::left)).c_str(), "left");
@@ -257,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_known_answer_three),
         cmocka_unit_test(test_tampering),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_all_paths_match),
         cmocka_unit_test(test_side_name),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
