@@ -20,6 +20,7 @@
 #include "vectors.h"  // cmocka includes
 
 #include "fixture.h"
+#include "jobs_support.h"
 #include "store/anchor.h"
 #include "store/db.h"
 #include "store/jobs.h"
@@ -33,10 +34,13 @@ using namespace pp::store;
 namespace {
 
 using pp::test::connect_app;
+using pp::test::assert_none;
+using pp::test::claim_some;
+using pp::test::enqueue_one;
 using pp::test::group_teardown;
+using pp::test::kLease;
 
 constexpr int64_t kT0 = 1'700'000'000'000;
-constexpr int64_t kLease = 30'000;
 constexpr const char *kKey = "02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5";
 const std::string kScript = "76a914" + std::string(40, '1') + "88ac";
 const std::string kChangeKey = "03" + std::string(64, '7');
@@ -50,35 +54,6 @@ int clean(void **)
                             "DELETE FROM records", "DELETE FROM anchor_batches"})
         if (!db.execute(sql)) return -1;
     return 0;
-}
-
-uint64_t enqueue_one(Db &db, const std::string &uid)
-{
-    NewPending p;
-    p.id = random_id();
-    p.kind = "registration";
-    p.uid_tag_id = uid;
-    p.record = "{\"auth\":{\"owner\":\"x\"},\"uid\":\"" + uid + "\"}";
-    assert_true(db.begin().ok());
-    auto id = enqueue(db, p);
-    assert_true(id.ok());
-    assert_true(db.commit().ok());
-    return *id;
-}
-
-Job claim_some(Db &db, std::string_view owner, int64_t now)
-{
-    auto c = claim_job(db, owner, now, kLease);
-    assert_true(c.ok());
-    assert_true(c->has_value());
-    return std::move(**c);
-}
-
-void assert_none(Db &db, std::string_view owner, int64_t now)
-{
-    auto c = claim_job(db, owner, now, kLease);
-    assert_true(c.ok());
-    assert_false(c->has_value());
 }
 
 std::string one(Db &db, const std::string &sql, std::initializer_list<Param> params)

@@ -24,6 +24,7 @@
 #include "vectors.h"  // cmocka includes
 
 #include "fixture.h"
+#include "jobs_support.h"
 #include "store/anchor.h"
 #include "store/db.h"
 #include "store/jobs.h"
@@ -38,10 +39,13 @@ using namespace pp::store;
 namespace {
 
 using pp::test::connect_app;
+using pp::test::assert_none;
+using pp::test::claim_some;
+using pp::test::enqueue_one;
 using pp::test::group_teardown;
+using pp::test::kLease;
 
 constexpr int64_t kT0 = 1'700'000'000'000;  // a fixed "now"; claims take the clock as an argument
-constexpr int64_t kLease = 30'000;
 
 int group_setup(void **) { return test::setup_migrated("/tmp/pp-jobs-XXXXXX", "pp_jobs") ? 0 : -1; }
 
@@ -53,38 +57,6 @@ int clean(void **)
                             "DELETE FROM patch_state", "DELETE FROM records"})
         if (!db.execute(sql)) return -1;
     return 0;
-}
-
-uint64_t enqueue_one(Db &db, const std::string &uid, const char *kind = "registration",
-                     std::optional<std::string> prev = std::nullopt, std::optional<std::string> claim = std::nullopt)
-{
-    NewPending p;
-    p.id = random_id();
-    p.kind = kind;
-    p.uid_tag_id = uid;
-    p.record = "{\"auth\":{\"owner\":\"x\"},\"uid\":\"" + uid + "\"}";
-    p.prev_txid = std::move(prev);
-    p.claim_intent_id = std::move(claim);
-    assert_true(db.begin().ok());
-    auto id = enqueue(db, p);
-    assert_true(id.ok());
-    assert_true(db.commit().ok());
-    return *id;
-}
-
-Job claim_some(Db &db, std::string_view owner, int64_t now)
-{
-    auto c = claim_job(db, owner, now, kLease);
-    assert_true(c.ok());
-    assert_true(c->has_value());
-    return std::move(**c);
-}
-
-void assert_none(Db &db, std::string_view owner, int64_t now)
-{
-    auto c = claim_job(db, owner, now, kLease);
-    assert_true(c.ok());
-    assert_false(c->has_value());
 }
 
 std::string column(Db &db, const char *sql, uint64_t job_id)
