@@ -6,46 +6,23 @@
 namespace pp::store {
 namespace {
 
-constexpr const char *kCols = "id, txid, vout, satoshis, key_id, script_hex, status, version, locked_by";
+const std::string kCols = std::string(kUtxoColumns) + ", locked_by";
 
 int64_t i64(uint64_t v) noexcept { return static_cast<int64_t>(v); }
 
+// kCols: the pool's columns, then the job an entry was last locked by.
 Result<SyncEntry> to_entry(const Row &r)
 {
-    auto id = col_int<uint64_t>(r, 0);
-    auto vout = col_int<uint32_t>(r, 2);
-    auto sats = col_int<uint64_t>(r, 3);
-    auto version = col_int<uint64_t>(r, 7);
+    auto u = utxo_from_row(r, 1);
+    if (!u)
+        return u.error();
     auto job = col_int_or_null<uint64_t>(r, 8);
-    if (r.size() != 9 || !id || !r[1] || !vout || !sats || !r[4] || !r[5] || !r[6] || !version || !job)
+    if (!job)
         return Errc::internal;
-    SyncEntry e;
-    e.utxo.id = *id;
-    e.utxo.txid = *r[1];
-    e.utxo.vout = *vout;
-    e.utxo.satoshis = *sats;
-    e.utxo.key_id = *r[4];
-    e.utxo.script_hex = *r[5];
-    e.utxo.status = *r[6];
-    e.utxo.version = *version;
-    e.last_job = *job;
-    return e;
+    return SyncEntry{std::move(*u), *job};
 }
 
-Result<std::vector<Utxo>> to_utxos(Result<std::vector<Row>> rows)
-{
-    if (!rows)
-        return rows.error();
-    std::vector<Utxo> out;
-    out.reserve(rows->size());
-    for (const Row &r : *rows) {
-        auto e = to_entry(r);
-        if (!e)
-            return e.error();
-        out.push_back(std::move(e->utxo));
-    }
-    return out;
-}
+Result<std::vector<Utxo>> to_utxos(Result<std::vector<Row>> rows) { return utxos_from_rows(std::move(rows), 1); }
 
 Result<bool> one_row(Result<uint64_t> n)
 {

@@ -22,7 +22,7 @@ constexpr size_t kMaxInputsPerJob = 50;
 constexpr int64_t kBatch = 500;
 constexpr uint64_t kMaxMoney = 21'000'000ULL * 100'000'000ULL;
 
-constexpr const char *kColumns = "id, txid, vout, satoshis, key_id, script_hex, status, version";
+constexpr const char *kColumns = kUtxoColumns;
 
 // Checked id/version (or count/sum) pair of a row.
 bool two_u64(const Row &r, uint64_t *a, uint64_t *b)
@@ -34,41 +34,6 @@ bool two_u64(const Row &r, uint64_t *a, uint64_t *b)
     *a = *x;
     *b = *y;
     return true;
-}
-
-Result<Utxo> to_utxo(const Row &r)
-{
-    Utxo u;
-    auto id = col_int<uint64_t>(r, 0);
-    auto vout = col_int<uint32_t>(r, 2);
-    auto sats = col_int<uint64_t>(r, 3);
-    auto version = col_int<uint64_t>(r, 7);
-    if (r.size() != 8 || !id || !r[1] || !vout || !sats || !r[4] || !r[5] || !r[6] || !version)
-        return Errc::internal;
-    u.id = *id;
-    u.satoshis = *sats;
-    u.version = *version;
-    u.txid = *r[1];
-    u.vout = *vout;
-    u.key_id = *r[4];
-    u.script_hex = *r[5];
-    u.status = *r[6];
-    return u;
-}
-
-Result<std::vector<Utxo>> to_utxos(Result<std::vector<Row>> rows)
-{
-    if (!rows)
-        return rows.error();
-    std::vector<Utxo> out;
-    out.reserve(rows->size());
-    for (const Row &r : *rows) {
-        auto u = to_utxo(r);
-        if (!u)
-            return u.error();
-        out.push_back(std::move(*u));
-    }
-    return out;
 }
 
 bool is_hex_of(std::string_view s, size_t min, size_t max) noexcept
@@ -88,6 +53,41 @@ std::string lower(std::string_view s)
 int64_t i64(uint64_t v) noexcept { return static_cast<int64_t>(v); }
 
 }  // namespace
+
+Result<Utxo> utxo_from_row(const Row &r, size_t extra)
+{
+    Utxo u;
+    auto id = col_int<uint64_t>(r, 0);
+    auto vout = col_int<uint32_t>(r, 2);
+    auto sats = col_int<uint64_t>(r, 3);
+    auto version = col_int<uint64_t>(r, 7);
+    if (r.size() != 8 + extra || !id || !r[1] || !vout || !sats || !r[4] || !r[5] || !r[6] || !version)
+        return Errc::internal;
+    u.id = *id;
+    u.satoshis = *sats;
+    u.version = *version;
+    u.txid = *r[1];
+    u.vout = *vout;
+    u.key_id = *r[4];
+    u.script_hex = *r[5];
+    u.status = *r[6];
+    return u;
+}
+
+Result<std::vector<Utxo>> utxos_from_rows(Result<std::vector<Row>> rows, size_t extra)
+{
+    if (!rows)
+        return rows.error();
+    std::vector<Utxo> out;
+    out.reserve(rows->size());
+    for (const Row &r : *rows) {
+        auto u = utxo_from_row(r, extra);
+        if (!u)
+            return u.error();
+        out.push_back(std::move(*u));
+    }
+    return out;
+}
 
 // ---- single-row transitions -------------------------------------------------
 // Each is one statement guarded by id + version (+ the state it leaves), so
@@ -157,7 +157,7 @@ Result<std::vector<Utxo>> UtxoPool::lock_for_job(uint64_t job_id, uint64_t need_
 
     // Pass 1: the smallest single output that covers the need.
     for (int round = 0; round < kMaxRounds; ++round) {
-        auto cands = to_utxos(db_.query(std::string("SELECT ") + kColumns +
+        auto cands = utxos_from_rows(db_.query(std::string("SELECT ") + kColumns +
                                             " FROM utxos WHERE status = 'available' AND satoshis >= ? "
                                             "ORDER BY satoshis ASC, id ASC LIMIT ?",
                                         {i64(need_satoshis), kSufficientBatch}));
@@ -183,7 +183,7 @@ Result<std::vector<Utxo>> UtxoPool::lock_for_job(uint64_t job_id, uint64_t need_
     uint64_t sum = 0;
     for (int round = 0; round < kMaxRounds && held.size() < kMaxInputsPerJob; ++round) {
         // Outputs we already hold are 'locked' now, so they are not re-read.
-        auto cands = to_utxos(db_.query(std::string("SELECT ") + kColumns +
+        auto cands = utxos_from_rows(db_.query(std::string("SELECT ") + kColumns +
                                             " FROM utxos WHERE status = 'available' "
                                             "ORDER BY satoshis DESC, id ASC LIMIT ?",
                                         {int64_t(kMaxInputsPerJob - held.size())}));
@@ -221,14 +221,14 @@ Result<std::vector<Utxo>> UtxoPool::lock_for_job(uint64_t job_id, uint64_t need_
 
 Result<std::vector<Utxo>> UtxoPool::locked_by(uint64_t job_id)
 {
-    return to_utxos(db_.query(std::string("SELECT ") + kColumns +
+    return utxos_from_rows(db_.query(std::string("SELECT ") + kColumns +
                                   " FROM utxos WHERE status = 'locked' AND locked_by = ? ORDER BY id",
                               {i64(job_id)}));
 }
 
 Result<std::optional<Utxo>> UtxoPool::find(std::string_view txid, uint32_t vout)
 {
-    auto rows = to_utxos(db_.query(std::string("SELECT ") + kColumns + " FROM utxos WHERE txid = ? AND vout = ?",
+    auto rows = utxos_from_rows(db_.query(std::string("SELECT ") + kColumns + " FROM utxos WHERE txid = ? AND vout = ?",
                                    {txid, int64_t{vout}}));
     if (!rows)
         return rows.error();

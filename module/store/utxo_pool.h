@@ -29,6 +29,13 @@ struct Utxo {
     uint64_t version = 0;
 };
 
+// Reading pool rows: kUtxoColumns (in that order) first, then `extra`
+// columns the caller reads itself. Errc::internal for a row of another shape
+// or with a NULL or out-of-range value.
+inline constexpr const char *kUtxoColumns = "id, txid, vout, satoshis, key_id, script_hex, status, version";
+Result<Utxo> utxo_from_row(const Row &r, size_t extra = 0);
+Result<std::vector<Utxo>> utxos_from_rows(Result<std::vector<Row>> rows, size_t extra = 0);
+
 struct PoolBucket {
     uint64_t count = 0;
     uint64_t total_satoshis = 0;
