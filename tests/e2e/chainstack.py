@@ -3,10 +3,14 @@
 genesis funding to the KMS funding key) behind its own nginx listener, the
 genesis outputs imported into the UTXO pool with `patchproof utxo add`, and
 patchproof-worker processes (scripts/assemble.py, as `make run`)."""
+import json
 import time
+import urllib.request
 
 from service import ServiceStack  # first: it puts scripts/ on sys.path
 import assemble  # noqa: E402
+import ppclient as pc  # noqa: E402
+import pptx  # noqa: E402
 
 # Fast job turnover for the tests (every role reads these).
 CHAIN_TUNING = {'CHAIN_TIMEOUT_MS': '2000', 'FEE_PER_KB': '500', 'JOB_BACKOFF_MS': '100',
@@ -33,3 +37,38 @@ class ChainStack(ServiceStack):
             if time.time() > deadline:
                 raise AssertionError(f'pending {pending_id} still {body} after {timeout}s')
             time.sleep(0.1)
+
+
+def chain_post(svc, path, body):
+    """POSTs JSON to the devchain; its answer, decoded (HTTPError on a refusal)."""
+    req = urllib.request.Request(svc.chain_url + path, data=json.dumps(body).encode(),
+                                 headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def sign_pool_spend(svc, u, outputs):
+    """A transaction spending pool entry u (id, txid, vout, satoshis, key_id,
+    script) to outputs [pptx.TxOut], signed by the KMS directly with the
+    worker's credential (the one that may use pool keys): the service never
+    hears of it. Not broadcast."""
+    tx = pptx.Tx([pptx.TxIn(u['txid'], u['vout'])], outputs)
+    digest = pptx.sighash_forkid(tx, 0, u['script'], u['satoshis'])
+    st, _, data = pc.request('POST', svc.kms_url + '/sign',
+                             body={'requests': [{'keyIdentifier': u['key_id'], 'sighash': digest.hex()}]},
+                             headers={'Authorization': 'Bearer ' + svc.token('worker')})
+    if st != 200:
+        raise AssertionError(f'KMS sign answered {st}: {data}')
+    der = bytes.fromhex(data['signatures'][0]['signatureHex'])
+    tx.inputs[0].script_sig = pptx.p2pkh_script_sig(der, pptx.SIGHASH_ALL_FORKID, bytes.fromhex(u['key_id']))
+    return tx
+
+
+def spend_behind_the_back(svc, u, outputs):
+    """sign_pool_spend, broadcast to the devchain (which must accept it);
+    returns the pptx.Tx."""
+    tx = sign_pool_spend(svc, u, outputs)
+    answer = chain_post(svc, '/v1/bsv/test/tx/raw', {'txhex': tx.hex()})
+    if answer != tx.txid():
+        raise AssertionError(f'devchain answered {answer!r} for {tx.txid()}')
+    return tx

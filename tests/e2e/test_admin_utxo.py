@@ -13,9 +13,9 @@ import os
 import time
 import unittest
 import urllib.error
-import urllib.request
 
-from chainstack import ChainStack
+from chainstack import ChainStack, chain_post
+import chainstack
 from stackcase import StackCase
 import assemble
 import ppclient as pc
@@ -38,13 +38,6 @@ def sql(svc, q):
 def pool_rows(svc):
     """Every pool entry as (txid, vout, status, version): compared before/after."""
     return sql(svc, 'SELECT txid, vout, status, version FROM utxos ORDER BY id')
-
-
-def chain_post(svc, path, body):
-    req = urllib.request.Request(svc.chain_url + path, data=json.dumps(body).encode(),
-                                 headers={'Content-Type': 'application/json'})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
 
 
 def mine(svc, blocks=1):
@@ -76,27 +69,18 @@ def available(svc, min_sats=0, max_sats=None):
 
 
 def spend_behind_the_back(svc, u, outputs, expect_refusal=False):
-    """Spends pool entry u with a transaction the KMS signs directly (the
-    worker's credential may use the pool keys) to outputs [(value, script)]:
-    the service never hears of it. Returns the txid (or, with
-    expect_refusal, the devchain's refusal text)."""
-    tx = pptx.Tx([pptx.TxIn(u['txid'], u['vout'])], [pptx.TxOut(v, s) for v, s in outputs])
-    digest = pptx.sighash_forkid(tx, 0, u['script'], u['satoshis'])
-    st, _, data = pc.request('POST', svc.kms_url + '/sign',
-                             body={'requests': [{'keyIdentifier': u['key_id'], 'sighash': digest.hex()}]},
-                             headers={'Authorization': 'Bearer ' + svc.token('worker')})
-    assert st == 200, data
-    der = bytes.fromhex(data['signatures'][0]['signatureHex'])
-    tx.inputs[0].script_sig = pptx.p2pkh_script_sig(der, pptx.SIGHASH_ALL_FORKID, bytes.fromhex(u['key_id']))
-    if expect_refusal:
-        try:
-            chain_post(svc, '/v1/bsv/test/tx/raw', {'txhex': tx.hex()})
-        except urllib.error.HTTPError as e:
-            assert e.code == 400, e.code
-            return json.loads(e.read())
-        raise AssertionError('the devchain accepted a double spend')
-    assert chain_post(svc, '/v1/bsv/test/tx/raw', {'txhex': tx.hex()}) == tx.txid()
-    return tx.txid()
+    """Spends pool entry u outside the service to outputs [(value, script)].
+    Returns the txid (or, with expect_refusal, the devchain's refusal text)."""
+    outs = [pptx.TxOut(v, s) for v, s in outputs]
+    if not expect_refusal:
+        return chainstack.spend_behind_the_back(svc, u, outs).txid()
+    tx = chainstack.sign_pool_spend(svc, u, outs)
+    try:
+        chain_post(svc, '/v1/bsv/test/tx/raw', {'txhex': tx.hex()})
+    except urllib.error.HTTPError as e:
+        assert e.code == 400, e.code
+        return json.loads(e.read())
+    raise AssertionError('the devchain accepted a double spend')
 
 
 def maintain(client, action, dry_run=None):

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 
 from chainstack import ChainStack
+import chainstack
 from stackcase import StackCase
 import ppclient as pc
 import pptx
@@ -182,24 +183,9 @@ class WorkerCrash(StackCase):
                 'key_id': row[4], 'script': bytes.fromhex(row[5])}
 
     def spend_behind_the_back(self, u):
-        """Spends pool entry u with a transaction signed by the KMS directly
-        (with the worker's credential, the one that may use pool keys),
-        paying a stranger: the service never hears of it."""
-        stranger = pptx.Key()
-        tx = pptx.Tx([pptx.TxIn(u['txid'], u['vout'])], [pptx.TxOut(u['satoshis'] - 2000, stranger.script())])
-        digest = pptx.sighash_forkid(tx, 0, u['script'], u['satoshis'])
-        st, _, data = pc.request('POST', self.svc.kms_url + '/sign',
-                                 body={'requests': [{'keyIdentifier': u['key_id'], 'sighash': digest.hex()}]},
-                                 headers={'Authorization': 'Bearer ' + self.svc.token('worker')})
-        self.assertEqual(st, 200, data)
-        der = bytes.fromhex(data['signatures'][0]['signatureHex'])
-        tx.inputs[0].script_sig = pptx.p2pkh_script_sig(der, pptx.SIGHASH_ALL_FORKID, bytes.fromhex(u['key_id']))
-        req = urllib.request.Request(self.svc.chain_url + '/v1/bsv/test/tx/raw',
-                                     data=json.dumps({'txhex': tx.hex()}).encode(),
-                                     headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            self.assertEqual(json.loads(r.read()), tx.txid())
-        return tx.txid()
+        """Spends pool entry u outside the service, paying a stranger."""
+        outputs = [pptx.TxOut(u['satoshis'] - 2000, pptx.Key().script())]
+        return chainstack.spend_behind_the_back(self.svc, u, outputs).txid()
 
     def run_until(self, pending_id, status, env=None):
         worker = self.start_worker({'JOB_MAX_ATTEMPTS': '2', **(env or {})})

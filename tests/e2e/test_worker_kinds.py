@@ -17,9 +17,9 @@ import signal
 import time
 import unittest
 import urllib.error
-import urllib.request
 
 from chainstack import ChainStack
+import chainstack
 from stackcase import StackCase
 import ppclient as pc
 import pptx
@@ -308,24 +308,9 @@ class WorkerKinds(StackCase):
     # -- refusals
 
     def spend_behind_the_back(self, u, outputs=None):
-        """Spends pool entry u with a transaction the KMS signs directly
-        (worker credential), by default paying a stranger; the service never
-        hears of it."""
+        """Spends pool entry u outside the service, by default paying a stranger."""
         outputs = outputs or [pptx.TxOut(u['satoshis'] - 2000, pptx.Key().script())]
-        tx = pptx.Tx([pptx.TxIn(u['txid'], u['vout'])], outputs)
-        digest = pptx.sighash_forkid(tx, 0, u['script'], u['satoshis'])
-        st, _, data = pc.request('POST', self.svc.kms_url + '/sign',
-                                 body={'requests': [{'keyIdentifier': u['key_id'], 'sighash': digest.hex()}]},
-                                 headers={'Authorization': 'Bearer ' + self.svc.token('worker')})
-        self.assertEqual(st, 200, data)
-        der = bytes.fromhex(data['signatures'][0]['signatureHex'])
-        tx.inputs[0].script_sig = pptx.p2pkh_script_sig(der, pptx.SIGHASH_ALL_FORKID, bytes.fromhex(u['key_id']))
-        req = urllib.request.Request(self.svc.chain_url + '/v1/bsv/test/tx/raw',
-                                     data=json.dumps({'txhex': tx.hex()}).encode(),
-                                     headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            self.assertEqual(json.loads(r.read()), tx.txid())
-        return tx
+        return chainstack.spend_behind_the_back(self.svc, u, outputs)
 
     def test_sweep_with_an_input_spent_elsewhere_fails(self):
         utxos = self.available(2)
