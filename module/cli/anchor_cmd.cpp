@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "admin/anchor.h"
+#include "cli/support.h"
 #include "common/args.h"
 #include "common/json.h"
 #include "config/config.h"
@@ -28,21 +29,7 @@ int usage()
     return 2;
 }
 
-int fail(const char *what, Errc e)
-{
-    const std::string_view n = errc_name(e);
-    std::fprintf(stderr, "anchor: %s (%.*s)\n", what, static_cast<int>(n.size()), n.data());
-    return 1;
-}
-
-void print_json(json_t *j)
-{
-    JsonPtr owned(j);
-    char *text = owned ? json_dumps(owned.get(), JSON_COMPACT | JSON_PRESERVE_ORDER) : nullptr;
-    if (text)
-        std::puts(text);
-    std::free(text);
-}
+int fail(const char *what, Errc e) { return report_failure("anchor", what, e, false); }
 
 // --limit N / --limit=N; nullopt after a usage message.
 std::optional<int64_t> parse_args(int argc, char **argv)
@@ -109,7 +96,7 @@ int cmd_anchor(int argc, char **argv)
         }
         return fail("the run failed", out.error());
     }
-    print_json(admin::anchor_outcome_json(*out));
+    print_json_line(admin::anchor_outcome_json(*out));
     switch (out->state) {
     case admin::AnchorState::failed:
         std::fputs("anchor: the anchor job failed; its records wait for the next batch\n", stderr);

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "cli/fee_cmd.h"
 
-#include <charconv>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
-#include "cli/jobs_cmd.h"
+#include "cli/support.h"
 #include "store/settings.h"
 
 namespace pp::cli {
@@ -23,13 +22,7 @@ int usage()
     return 2;
 }
 
-int fail(const char *what, Errc e)
-{
-    const std::string_view n = errc_name(e);
-    std::fprintf(stderr, "fee: %s (%.*s)\n", what, static_cast<int>(n.size()), n.data());
-    print_json_line(json_pack("{s:b,s:s,s:s%}", "success", 0, "message", what, "error", n.data(), n.size()));
-    return 1;
-}
+int fail(const char *what, Errc e) { return report_failure("fee", what, e, true); }
 
 // What the worker uses: the settings table, else the environment (also when
 // the stored value is unusable, which show reports).
@@ -59,8 +52,7 @@ int cmd_fee(int argc, char **argv)
             return usage();
         const std::string_view v = argv[1];
         uint64_t fee = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), fee);
-        if (v.empty() || ec != std::errc() || p != v.data() + v.size() || fee > store::kMaxFeePerKb) {
+        if (!parse_uint(v, &fee) || fee > store::kMaxFeePerKb) {
             std::fprintf(stderr, "fee set: SATS_PER_KB must be an integer 0..%llu\n",
                          static_cast<unsigned long long>(store::kMaxFeePerKb));
             return 2;

@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "cli/jobs_cmd.h"
 
-#include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include <sodium.h>
-
+#include "cli/support.h"
 #include "common/json.h"
 #include "store/job_admin.h"
 
@@ -30,28 +27,7 @@ int usage()
     return 2;
 }
 
-template <typename T>
-bool parse_uint(std::string_view s, T *out)
-{
-    if (s.empty())
-        return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && p == s.data() + s.size();
-}
-
-int fail(const char *what, Errc e)
-{
-    const std::string_view n = errc_name(e);
-    std::fprintf(stderr, "jobs: %s (%.*s)\n", what, static_cast<int>(n.size()), n.data());
-    print_json_line(json_pack("{s:b,s:s,s:s%}", "success", 0, "message", what, "error", n.data(), n.size()));
-    return 1;
-}
-
-int64_t now_ms()
-{
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+int fail(const char *what, Errc e) { return report_failure("jobs", what, e, true); }
 
 json_t *job_json(const store::JobRow &j)
 {
@@ -185,56 +161,9 @@ int cmd_check(int argc, char **argv)
 
 }  // namespace
 
-std::optional<AdminEnv> open_admin_env(std::string_view who)
-{
-    const std::string w(who);
-    std::string error_line;
-    auto cfg = config::load([](const char *n) { return std::getenv(n); }, &error_line, config::Role::admin);
-    if (!cfg) {
-        std::fprintf(stderr, "%s: %s\n", w.c_str(), error_line.c_str());
-        return std::nullopt;
-    }
-    if (!store::db_library_init()) {
-        std::fprintf(stderr, "%s: cannot initialise the MariaDB client library\n", w.c_str());
-        return std::nullopt;
-    }
-    store::DbConfig dc = config::db_config(*cfg);
-    auto db = store::Db::connect(dc);
-    sodium_memzero(dc.password.data(), dc.password.size());
-    if (!db) {
-        const std::string_view n = errc_name(db.error());
-        std::fprintf(stderr, "%s: cannot connect to MariaDB (%.*s)\n", w.c_str(), static_cast<int>(n.size()),
-                     n.data());
-        return std::nullopt;
-    }
-    AdminEnv env{std::move(*cfg), std::nullopt};
-    env.db.emplace(std::move(*db));
-    return env;
-}
-
-int print_json_line(json_t *j)
-{
-    JsonPtr owned(j);
-    char *text = owned ? json_dumps(owned.get(), JSON_COMPACT | JSON_PRESERVE_ORDER) : nullptr;
-    if (!text)
-        return 1;
-    std::puts(text);
-    std::free(text);
-    return 0;
-}
-
 int cmd_jobs(int argc, char **argv)
 {
-    if (argc < 1)
-        return usage();
-    const std::string_view sub = argv[0];
-    if (sub == "list")
-        return cmd_list(argc - 1, argv + 1);
-    if (sub == "retry")
-        return cmd_retry(argc - 1, argv + 1);
-    if (sub == "check")
-        return cmd_check(argc - 1, argv + 1);
-    return usage();
+    return run_subcommand(argc, argv, {{"list", cmd_list}, {"retry", cmd_retry}, {"check", cmd_check}}, usage);
 }
 
 }  // namespace pp::cli

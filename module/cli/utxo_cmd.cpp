@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli/utxo_cmd.h"
 
-#include <chrono>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +13,7 @@
 
 #include "admin/maintain.h"
 #include "chain/client.h"
-#include "cli/jobs_cmd.h"
+#include "cli/support.h"
 #include "common/json.h"
 #include "config/config.h"
 #include "crypto/base58.h"
@@ -45,22 +43,7 @@ int usage()
     return 2;
 }
 
-std::string_view name(Errc e) { return errc_name(e); }
-
-int fail(const char *what, Errc e)
-{
-    std::fprintf(stderr, "utxo: %s (%.*s)\n", what, static_cast<int>(name(e).size()), name(e).data());
-    return 1;
-}
-
-template <typename T>
-bool parse_uint(std::string_view s, T *out)
-{
-    if (s.empty())
-        return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && p == s.data() + s.size();
-}
+int fail(const char *what, Errc e) { return report_failure("utxo", what, e, false); }
 
 // Heuristic for the one mistake that must never reach the pool or a log: a
 // private key (32-byte hex or WIF) pasted where the public key id belongs.
@@ -306,12 +289,10 @@ int cmd_reap(int argc, char **)
     auto env = open_admin_env("utxo");
     if (!env)
         return 1;
-    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+    const int64_t now = now_ms();
     const int64_t minutes = env->cfg.utxo_lock_timeout_min;
     store::UtxoPool pool(*env->db);
-    auto n = pool.reap(now_ms - minutes * 60'000, now_ms);
+    auto n = pool.reap(now - minutes * 60'000, now);
     if (!n)
         return fail("reap failed", n.error());
     return print_json_line(json_pack("{s:I,s:I}", "freed", static_cast<json_int_t>(*n), "olderThanMinutes",
@@ -394,18 +375,9 @@ int cmd_maintain(int argc, char **argv)
 
 int cmd_utxo(int argc, char **argv)
 {
-    if (argc < 1)
-        return usage();
-    const std::string_view sub = argv[0];
-    if (sub == "add")
-        return cmd_add(argc - 1, argv + 1);
-    if (sub == "reap")
-        return cmd_reap(argc - 1, argv + 1);
-    if (sub == "stats")
-        return cmd_stats(argc - 1, argv + 1);
-    if (sub == "maintain")
-        return cmd_maintain(argc - 1, argv + 1);
-    return usage();
+    return run_subcommand(argc, argv,
+                          {{"add", cmd_add}, {"reap", cmd_reap}, {"stats", cmd_stats}, {"maintain", cmd_maintain}},
+                          usage);
 }
 
 }  // namespace pp::cli
