@@ -49,6 +49,19 @@ Result<void> add_change(Db &db, std::string_view txid, const ChangeOutput &c, st
     return {};
 }
 
+// The job's locked inputs spent by its txid and the outputs paying our
+// change script put in the pool: what every final transaction starts with.
+Result<void> spend_inputs(Db &db, const Job &job, const std::vector<ChangeOutput> &change, std::string_view key_id)
+{
+    UtxoPool pool(db);
+    if (auto s = pool.mark_spent(job.id, *job.txid); !s)
+        return not_lease(s.error());
+    for (const ChangeOutput &c : change)
+        if (auto r = add_change(db, *job.txid, c, key_id); !r)
+            return not_lease(r.error());
+    return {};
+}
+
 // A registration: the patch state row, or the reason it cannot be written.
 Result<std::string> write_registration(Db &db, const Job &job, const Anchor &a)
 {
@@ -168,12 +181,8 @@ Result<void> settle_inputs(Db &db, const Job &job, const Failure &f)
 
 Result<AnchorOutcome> confirm_run(Db &db, Job &copy, const Anchor &a)
 {
-    UtxoPool pool(db);
-    if (auto s = pool.mark_spent(copy.id, *copy.txid); !s)
-        return not_lease(s.error());
-    for (const ChangeOutput &c : a.change)
-        if (auto r = add_change(db, *copy.txid, c, a.change_key_id); !r)
-            return not_lease(r.error());
+    if (auto r = spend_inputs(db, copy, a.change, a.change_key_id); !r)
+        return r.error();
 
     auto refused = copy.kind == "registration" ? write_registration(db, copy, a) : write_transfer(db, copy, a);
     if (!refused)
@@ -198,12 +207,8 @@ Result<AnchorOutcome> confirm_run(Db &db, Job &copy, const Anchor &a)
 
 Result<MaintenanceOutcome> confirm_maintenance_run(Db &db, Job &copy, const Maintenance &m)
 {
-    UtxoPool pool(db);
-    if (auto s = pool.mark_spent(copy.id, *copy.txid); !s)
-        return not_lease(s.error());
-    for (const ChangeOutput &c : m.outputs)
-        if (auto r = add_change(db, *copy.txid, c, m.change_key_id); !r)
-            return not_lease(r.error());
+    if (auto r = spend_inputs(db, copy, m.outputs, m.change_key_id); !r)
+        return r.error();
     MaintenanceOutcome out;
     if (copy.job_kind == JobKind::anchor) {
         auto b = batch_anchored(db, copy.id, *copy.txid);
