@@ -95,6 +95,20 @@ struct Step {
     std::optional<uint64_t> job;
 };
 
+// Writes the planned job and gives its step (entry with its jobId); nullopt
+// when an input was taken meanwhile, for the caller to plan again.
+Result<std::optional<Step>> planned_step(store::Db &db, store::JobKind kind, const std::string &payload,
+                                         const std::vector<store::Utxo> &inputs, JsonPtr entry)
+{
+    auto id = write_job(db, kind, payload, inputs);
+    if (!id && id.error() == Errc::conflict)
+        return std::optional<Step>();
+    if (!id)
+        return id.error();
+    json_object_set_new(entry.get(), "jobId", jint(**id));
+    return std::optional<Step>(Step{std::move(entry), *id});
+}
+
 Result<Step> sweep_step(store::Db &db, const MaintainSettings &s, bool dry_run)
 {
     for (int round = 0; round < kPlanRounds; ++round) {
@@ -108,13 +122,11 @@ Result<Step> sweep_step(store::Db &db, const MaintainSettings &s, bool dry_run)
                                 "totalSatoshis", jint(plan.total), "fee", jint(plan.fee)));
         if (dry_run)
             return Step{std::move(entry), std::nullopt};
-        auto id = write_job(db, store::JobKind::sweep, "{}", plan.inputs);
-        if (!id && id.error() == Errc::conflict)
-            continue;
-        if (!id)
-            return id.error();
-        json_object_set_new(entry.get(), "jobId", jint(**id));
-        return Step{std::move(entry), *id};
+        auto step = planned_step(db, store::JobKind::sweep, "{}", plan.inputs, std::move(entry));
+        if (!step)
+            return step.error();
+        if (*step)
+            return std::move(**step);
     }
     return Step{JsonPtr(skipped("the dust outputs kept changing while planning; run again")), std::nullopt};
 }
@@ -137,13 +149,11 @@ Result<Step> split_step(store::Db &db, const MaintainSettings &s, bool dry_run)
             return Step{std::move(entry), std::nullopt};
         const std::string payload = "{\"outputs\":" + std::to_string(plan.outputs) +
                                     ",\"satoshis\":" + std::to_string(plan.satoshis) + "}";
-        auto id = write_job(db, store::JobKind::split, payload, {*plan.input});
-        if (!id && id.error() == Errc::conflict)
-            continue;
-        if (!id)
-            return id.error();
-        json_object_set_new(entry.get(), "jobId", jint(**id));
-        return Step{std::move(entry), *id};
+        auto step = planned_step(db, store::JobKind::split, payload, {*plan.input}, std::move(entry));
+        if (!step)
+            return step.error();
+        if (*step)
+            return std::move(**step);
     }
     return Step{JsonPtr(skipped("the pool kept changing while planning; run again")), std::nullopt};
 }
