@@ -86,6 +86,13 @@ std::string scalar(Db &db, const std::string &sql)
     return (*rows)[0][0] ? *(*rows)[0][0] : "NULL";
 }
 
+// Records tx(1) .. tx(n), confirmed 100 ms apart in that order.
+void add_records(Db &db, int n)
+{
+    for (int i = 1; i <= n; ++i)
+        add_record(db, tx(i), 100 * i);
+}
+
 NewBatch plan(Db &db, uint32_t limit)
 {
     auto recs = oldest_unbatched(db, limit);
@@ -135,8 +142,7 @@ void selection_oldest_first_then_txid(void **)
 void batch_writes_paths_and_job(void **)
 {
     Db db = connect_app();
-    for (int i = 1; i <= 3; ++i)
-        add_record(db, tx(i), 100 * i);
+    add_records(db, 3);
     NewBatch b = plan(db, 100);
     auto w = commit_batch(db, b);
     assert_true(w.ok());
@@ -165,8 +171,7 @@ void batch_writes_paths_and_job(void **)
 void record_in_a_batch_abandons_the_transaction(void **)
 {
     Db db = connect_app();
-    for (int i = 1; i <= 4; ++i)
-        add_record(db, tx(i), 100 * i);
+    add_records(db, 4);
     NewBatch stale = plan(db, 100);  // all four
     // Meanwhile another run batched the oldest two.
     auto first = commit_batch(db, plan(db, 2));
@@ -187,8 +192,7 @@ void record_in_a_batch_abandons_the_transaction(void **)
 void concurrent_writers_one_wins(void **)
 {
     Db db = connect_app();
-    for (int i = 1; i <= 5; ++i)
-        add_record(db, tx(i), 100 * i);
+    add_records(db, 5);
     NewBatch mine = plan(db, 3), theirs = plan(db, 5);
     auto txn = Txn::begin(db);
     assert_true(txn.ok());
@@ -229,8 +233,7 @@ void concurrent_writers_one_wins(void **)
 void anchored_batch_has_proofs(void **)
 {
     Db db = connect_app();
-    for (int i = 1; i <= 3; ++i)
-        add_record(db, tx(i), 100 * i);
+    add_records(db, 3);
     NewBatch b = plan(db, 100);
     auto w = commit_batch(db, b);
     assert_true(w.ok());
@@ -263,8 +266,7 @@ void anchored_batch_has_proofs(void **)
 void failed_batch_frees_its_records(void **)
 {
     Db db = connect_app();
-    for (int i = 1; i <= 3; ++i)
-        add_record(db, tx(i), 100 * i);
+    add_records(db, 3);
     auto w = commit_batch(db, plan(db, 2));
     assert_true(w.ok());
     auto r = with_txn(db, [&](Txn &t) { return batch_failed(t.db(), w->job_id); });
@@ -301,8 +303,7 @@ void run_respects_lease_and_unfinished_job(void **)
     assert_true(empty->state == admin::AnchorState::empty);
     assert_false(empty->job_id.has_value());
     assert_int_equal(empty->processed, 0);
-    for (int i = 1; i <= 3; ++i)
-        add_record(db, tx(i), 100 * i);
+    add_records(db, 3);
     // Another holder's lease: refused, nothing written.
     auto held = acquire_lease(db, admin::kAnchorLease, "other-host", admin::now_sec(), 60);
     assert_true(held.ok());
