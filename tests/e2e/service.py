@@ -30,6 +30,20 @@ def binary(name):
     return path
 
 
+def pinned_servers(ports_and_sockets):
+    """nginx server blocks that each reach exactly one pool socket (on a port
+    of its own), so a test picks the host: extra_servers of a stack."""
+    return '\n'.join(f'''
+    server {{
+        listen 127.0.0.1:{port};
+        include {stackmod.NGINX_DIR}/json-errors.conf;
+        location / {{
+            fastcgi_pass unix:{sock};
+            include {stackmod.NGINX_DIR}/fastcgi_params.patchproof;
+        }}
+    }}''' for port, sock in ports_and_sockets)
+
+
 class ServiceStack(assemble.Service):
     """start() brings everything up; stop() (or the context manager) ends it.
     env: settings for the API pools (on top of the test tuning)."""

@@ -23,6 +23,7 @@ import time
 import unittest
 
 from chainstack import ChainStack
+from service import pinned_servers
 from stackcase import StackCase
 import stack as stackmod
 import ppclient as pc
@@ -117,19 +118,6 @@ def data_pushes(script):
 
 def txid_of(raw):
     return sha256(sha256(raw))[::-1].hex()
-
-
-def pinned_servers(ports_and_sockets):
-    """nginx server blocks that each reach exactly one pool (its own port)."""
-    return '\n'.join(f'''
-    server {{
-        listen 127.0.0.1:{port};
-        include {stackmod.NGINX_DIR}/json-errors.conf;
-        location / {{
-            fastcgi_pass unix:{sock};
-            include {stackmod.NGINX_DIR}/fastcgi_params.patchproof;
-        }}
-    }}''' for port, sock in ports_and_sockets)
 
 
 class Anchoring(StackCase):

@@ -14,24 +14,11 @@ import unittest
 
 import ppclient as pc
 from patches_common import PatchStack, claim_message, new_owner, q, sign_hex
-from service import ServiceStack, stackmod
+from service import ServiceStack, pinned_servers, stackmod
 from svd_common import new_user
 
 ISO_MS = r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$'
 REMOVED_KEYS = ['svdRegistration', 'claimIntentsAnonymised', 'emailIdentity', 'emailCodes', 'emailOutbox']
-
-
-def pinned_servers(ports_and_sockets):
-    """One nginx server block per pool socket, so a test picks the host."""
-    return '\n'.join(f'''
-    server {{
-        listen 127.0.0.1:{port};
-        include {stackmod.NGINX_DIR}/json-errors.conf;
-        location / {{
-            fastcgi_pass unix:{sock};
-            include {stackmod.NGINX_DIR}/fastcgi_params.patchproof;
-        }}
-    }}''' for port, sock in ports_and_sockets)
 
 
 def new_address():
