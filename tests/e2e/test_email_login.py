@@ -139,6 +139,17 @@ class EmailLogin(StackCase):
     def rows(self, table, identifier):
         return int(self.sql(f"SELECT COUNT(*) FROM {table} WHERE identifier = '{identifier}'"))
 
+    def wait_outbox_tried(self, ident, timeout=30):
+        """The outbox row (attempts, last_error) once the worker has tried
+        to send ident's mail at least once."""
+        deadline = time.time() + timeout
+        while True:
+            row = self.sql(f"SELECT attempts, last_error FROM email_outbox WHERE identifier = '{ident}'")
+            if row and int(row.split('\t')[0]) >= 1:
+                return row
+            self.assertLess(time.time(), deadline, f'the worker never tried: {row!r}')
+            time.sleep(0.2)
+
     # -- the flow
     def test_login_gives_a_token_that_works_once(self):
         ident = 'Alice.Flow@Example.COM'
@@ -308,13 +319,7 @@ class EmailLogin(StackCase):
         self.svc.st.stop('smtp')
         try:
             self.assertEqual(self.request_code(ident)[0], 200)
-            deadline = time.time() + 30
-            while True:
-                row = self.sql(f"SELECT attempts, last_error FROM email_outbox WHERE identifier = '{ident}'")
-                if row and int(row.split('\t')[0]) >= 1:
-                    break
-                self.assertLess(time.time(), deadline, f'the worker never tried: {row!r}')
-                time.sleep(0.2)
+            row = self.wait_outbox_tried(ident)
             self.assertEqual(self.rows('email_outbox', ident), 1)
             self.assertNotEqual(row.split('\t')[1], 'NULL')
             self.assertEqual(self.mails_to(ident), [])
@@ -354,13 +359,7 @@ class EmailLogin(StackCase):
         try:
             self.svc.start_worker(0, env={'SMTP_URL': url, 'SMTP_TIMEOUT_MS': '2000'})
             self.assertEqual(self.request_code(ident)[0], 200)
-            deadline = time.time() + 30
-            while True:
-                row = self.sql(f"SELECT attempts, last_error FROM email_outbox WHERE identifier = '{ident}'")
-                if row and int(row.split('\t')[0]) >= 1:
-                    break
-                self.assertLess(time.time(), deadline, f'the worker never tried: {row!r}')
-                time.sleep(0.2)
+            row = self.wait_outbox_tried(ident)
             self.assertIn('imeout', row)  # curl's "Timeout was reached"
             pending = []
             for _ in range(3):
