@@ -200,13 +200,7 @@ class AdminRace(StackCase):
         self.assertEqual(self.sql("SELECT COUNT(*) FROM jobs WHERE step = 'failed'"), '0')
         # Every job is done: the pool as the race left it must already be
         # exactly what the chain lists (no sync in between to repair it).
-        listed = {**au.chain_unspent(self.svc, 'funding'), **au.chain_unspent(self.svc, 'change')}
-        pooled = {}
-        for line in self.sql("SELECT txid, vout, satoshis FROM utxos WHERE status IN "
-                             "('available', 'locked', 'unconfirmed')").splitlines():
-            t, v, s = line.split('\t')
-            pooled[(t, int(v))] = int(s)
-        self.assertEqual(pooled, listed)
+        self.assertEqual(*au.pool_and_chain(self.svc))
         self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'locked'"), '0')
         self.assertEqual(self.sql("SELECT COUNT(*) FROM utxos WHERE status = 'quarantined'"), '0')
         # And a last sync finds nothing to repair.

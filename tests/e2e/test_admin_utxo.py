@@ -55,6 +55,19 @@ def chain_unspent(svc, label):
             for u in svc.chain_get(f'/v1/bsv/test/address/{addr}/unspent')}
 
 
+def pool_and_chain(svc):
+    """{(txid, vout): value} of the pool's live entries and of what the
+    devchain lists for the funding and change addresses: equal when the
+    pool is in sync."""
+    listed = {**chain_unspent(svc, 'funding'), **chain_unspent(svc, 'change')}
+    pooled = {}
+    for line in sql(svc, "SELECT txid, vout, satoshis FROM utxos WHERE status IN "
+                         "('available', 'locked', 'unconfirmed')").splitlines():
+        t, v, s = line.split('\t')
+        pooled[(t, int(v))] = int(s)
+    return pooled, listed
+
+
 def available(svc, min_sats=0, max_sats=None):
     q = f"SELECT id, txid, vout, satoshis, key_id, script_hex FROM utxos WHERE status = 'available' " \
         f"AND satoshis >= {int(min_sats)}"
@@ -283,13 +296,7 @@ class AdminUtxo(StackCase):
     def assert_pool_matches_chain(self):
         """available+locked+unconfirmed = what the devchain lists for the two addresses."""
         self.quiet()
-        listed = {**chain_unspent(self.svc, 'funding'), **chain_unspent(self.svc, 'change')}
-        pooled = {}
-        for line in self.sql("SELECT txid, vout, satoshis FROM utxos WHERE status IN "
-                             "('available', 'locked', 'unconfirmed')").splitlines():
-            t, v, s = line.split('\t')
-            pooled[(t, int(v))] = int(s)
-        self.assertEqual(pooled, listed)
+        self.assertEqual(*pool_and_chain(self.svc))
 
     # -- sweep, split, auto (signed by the worker)
 
