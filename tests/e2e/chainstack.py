@@ -4,6 +4,7 @@ genesis funding to the KMS funding key) behind its own nginx listener, the
 genesis outputs imported into the UTXO pool with `patchproof utxo add`, and
 patchproof-worker processes (scripts/assemble.py, as `make run`)."""
 import json
+import signal
 import time
 import urllib.request
 
@@ -72,3 +73,22 @@ def spend_behind_the_back(svc, u, outputs):
     if answer != tx.txid():
         raise AssertionError(f'devchain answered {answer!r} for {tx.txid()}')
     return tx
+
+
+def wait_killed(case, name, timeout=30):
+    """Waits for worker `name` to end (the PP_TEST_CRASH_AFTER_STEP hook
+    kills it) and asserts that it died of SIGKILL."""
+    deadline = time.time() + timeout
+    while case.svc.st.is_running(name) and time.time() < deadline:
+        time.sleep(0.05)
+    case.assertEqual(case.svc.st.stop(name), -signal.SIGKILL, case.svc.st.logs(name, 20))
+
+
+def assert_stored_at(case, step, stored_step, stored_txid):
+    """The job a worker was killed in right after storing `step`: it stands
+    at that step (durable, nothing after it ran), with a txid from 'signed' on."""
+    case.assertEqual(stored_step, step)
+    if step == 'inputs_locked':
+        case.assertIsNone(stored_txid)
+    else:
+        case.assertRegex(stored_txid, r'^[0-9a-f]{64}$')

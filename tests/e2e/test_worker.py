@@ -11,7 +11,6 @@ import http.server
 import json
 import os
 import secrets
-import signal
 import threading
 import time
 import unittest
@@ -114,18 +113,9 @@ class WorkerCrash(StackCase):
     def crash_then_resume(self, step):
         uid, resp = self.register()
         crashed = self.start_worker({'PATCHPROOF_ENV': 'test', 'PP_TEST_CRASH_AFTER_STEP': step})
-        deadline = time.time() + 30
-        while self.svc.st.is_running(crashed) and time.time() < deadline:
-            time.sleep(0.05)
-        rc = self.svc.st.stop(crashed)
-        self.assertEqual(rc, -signal.SIGKILL, self.svc.st.logs(crashed, 20))
-
+        chainstack.wait_killed(self, crashed)
         stored_step, stored_txid, _ = self.job_row(resp['jobId'])
-        self.assertEqual(stored_step, step)  # durable, and nothing after it ran
-        if step in ('inputs_locked',):
-            self.assertIsNone(stored_txid)
-        else:
-            self.assertRegex(stored_txid, r'^[0-9a-f]{64}$')
+        chainstack.assert_stored_at(self, step, stored_step, stored_txid)
 
         resumer = self.start_worker()
         try:

@@ -13,7 +13,6 @@ anchor's batch failed, its records free again); the devchain never sees a
 double spend from the service."""
 import json
 import secrets
-import signal
 import time
 import unittest
 import urllib.error
@@ -124,12 +123,6 @@ class WorkerKinds(StackCase):
 
     def crash_at(self, step):
         return self.start_worker({'PATCHPROOF_ENV': 'test', 'PP_TEST_CRASH_AFTER_STEP': step})
-
-    def wait_killed(self, name):
-        deadline = time.time() + 30
-        while self.svc.st.is_running(name) and time.time() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(self.svc.st.stop(name), -signal.SIGKILL, self.svc.st.logs(name, 20))
 
     # -- what the chain and the pool say
 
@@ -279,13 +272,9 @@ class WorkerKinds(StackCase):
                 before = self.double_spends()
                 write, check = self.KINDS[kind]
                 job, plan = write(self)
-                self.wait_killed(self.crash_at(step))
+                chainstack.wait_killed(self, self.crash_at(step))
                 stored_step, stored_txid, _, _ = self.job_row(job)
-                self.assertEqual(stored_step, step)
-                if step == 'inputs_locked':
-                    self.assertIsNone(stored_txid)
-                else:
-                    self.assertRegex(stored_txid, r'^[0-9a-f]{64}$')
+                chainstack.assert_stored_at(self, step, stored_step, stored_txid)
                 final_step, txid, _, err = self.run_job(job)
                 self.assertEqual(final_step, 'done', err)
                 if stored_txid:
