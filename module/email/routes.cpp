@@ -49,6 +49,16 @@ Response wrong_code()
 
 Response ok_body(json_t *body) { return no_store(http::json(200, body)); }
 
+// A 503 whose cause an operator can read in the log (the error's name only:
+// never an identifier, code or key).
+Response down(std::string_view what, Errc e)
+{
+    JsonPtr f(json_pack("{s:s%,s:s%}", "service", what.data(), what.size(), "error", errc_name(e).data(),
+                        errc_name(e).size()));
+    log::warn("email login: a service is unavailable", f.get());
+    return unavailable(what);
+}
+
 std::optional<std::string> identifier_field(http::Validator &v)
 {
     auto raw = v.string("identifier", true);
@@ -138,13 +148,13 @@ Response request_verification(AppContext &ctx, const Request &req, const PathPar
     auto asked = count_event(*cache, limit_base("authreqaddr", req.remote_addr), ctx.cfg.auth_failed_window_sec * 1000,
                              now);
     if (!asked)
-        return unavailable("Cache");
+        return down("Cache", asked.error());
     if (static_cast<int64_t>(asked->count) > ctx.cfg.auth_requests_per_address)
         return rate_limited(seconds_until(asked->end_ms, now));
     const std::string slot = request_slot_key(*identifier, req.remote_addr);
     auto busy = take_request_slot(ctx, *cache, slot, now);
     if (!busy)
-        return unavailable("Cache");
+        return down("Cache", busy.error());
     if (*busy)
         return rate_limited(**busy);
 
@@ -165,7 +175,7 @@ Response request_verification(AppContext &ctx, const Request &req, const PathPar
                             prepared->sealed.nonce, prepared->sealed.ciphertext};
     auto stored = store::store_code_request(*db, row, now, kMaxOutstandingCodes);
     if (!stored)
-        return release(unavailable("Database"));
+        return release(down("Database", stored.error()));
     if (!stored->stored)
         return rate_limited(ceil_sec(stored->oldest_expires_ms - now));
     return ok_body(json_pack("{s:b}", "success", 1));
@@ -194,11 +204,11 @@ Response void_all(store::Cache &cache, store::Db &db, const Attempt &total, cons
 {
     auto voided = store::void_codes(db, identifier, now);
     if (!voided)
-        return unavailable("Database");
+        return down("Database", voided.error());
     if (*voided > 0)
         log::warn("too many failed login codes for one identifier; its codes are void");
-    if (!next_generation(cache, total))  // after the void: a check in the new generation sees no old code
-        return unavailable("Cache");
+    if (auto g = next_generation(cache, total); !g)  // after the void: a check in the new generation sees no old code
+        return down("Cache", g.error());
     return wrong_code();
 }
 
@@ -235,6 +245,7 @@ Result<std::string> mint_token(AppContext &ctx, const std::string &identifier, c
 struct Checked {
     enum class Outcome { token, wrong, db_down, internal } outcome = Outcome::wrong;
     std::string token;
+    Errc error = Errc::ok;  // db_down: why
 };
 
 // Checks the code against every live code (all of them, so the time taken
@@ -246,7 +257,7 @@ Checked check_code(AppContext &ctx, store::Db &db, const std::string &identifier
     using O = Checked::Outcome;
     auto live = store::live_codes(db, identifier, now, kMaxOutstandingCodes);
     if (!live)
-        return {O::db_down, {}};
+        return {O::db_down, {}, live.error()};
     const store::EmailCode *match = nullptr;
     for (const store::EmailCode &c : *live)
         if (code_matches(code, c.hash) && !match)
@@ -258,7 +269,7 @@ Checked check_code(AppContext &ctx, store::Db &db, const std::string &identifier
         return {O::internal, {}};
     auto consumed = store::consume_code(db, identifier, *match, now);
     if (!consumed)
-        return {O::db_down, {}};
+        return {O::db_down, {}, consumed.error()};
     if (!*consumed)
         return {O::wrong, {}};
     return {O::token, std::move(*token)};
@@ -297,7 +308,7 @@ Response submit_verification(AppContext &ctx, const Request &req, const PathPara
     const AttemptLimit here_limit{ctx.cfg.auth_max_failed, ctx.cfg.auth_max_failed};
     auto here = begin_attempt(*cache, here_base(*identifier, req.remote_addr), here_limit, window_ms, now);
     if (!here)
-        return unavailable("Cache");
+        return down("Cache", here.error());
     if (!here->admitted) {
         (void)settle(*cache, *here, false);  // a refusal is no failure
         return rate_limited(seconds_until(here->end_ms, now));
@@ -306,7 +317,7 @@ Response submit_verification(AppContext &ctx, const Request &req, const PathPara
                                window_ms, now);
     if (!total) {
         (void)settle(*cache, *here, false);
-        return unavailable("Cache");
+        return down("Cache", total.error());
     }
     if (!total->admitted)
         return void_all(*cache, *db, *total, *identifier, now);  // a failure here, unchecked
@@ -318,7 +329,7 @@ Response submit_verification(AppContext &ctx, const Request &req, const PathPara
     (void)settle(*cache, *here, ok);
     (void)settle(*cache, *total, ok);
     if (checked.outcome == Checked::Outcome::db_down)
-        return unavailable("Database");
+        return down("Database", checked.error);
     if (!ok)
         return http::error(500, http::code::internal, "Internal error.");
     if (ctx.metrics)

@@ -191,9 +191,15 @@ Result<uint64_t> Cache::incr(std::string_view key, uint32_t ttl_sec)
 {
     if (!mc_ || !cache_key_valid(key) || !valid_ttl(ttl_sec)) return Errc::invalid_argument;
     uint64_t value = 0;
-    memcached_return_t rc =
-        memcached_increment_with_initial(mc_.get(), key.data(), key.size(), 1, 1, time_t(ttl_sec), &value);
-    if (rc == MEMCACHED_SUCCESS) return value;
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    // A missing key is created server-side with an add; two first increments
+    // racing make the loser's add answer NOT_STORED although the key now
+    // exists, so that one simply increments again.
+    for (int i = 0; i < 3; ++i) {
+        rc = memcached_increment_with_initial(mc_.get(), key.data(), key.size(), 1, 1, time_t(ttl_sec), &value);
+        if (rc == MEMCACHED_SUCCESS) return value;
+        if (rc != MEMCACHED_NOTSTORED) break;
+    }
     return map_rc(rc);
 }
 

@@ -120,9 +120,14 @@ Result<bool> consume_code(Db &db, std::string_view identifier, const EmailCode &
 
 Result<uint64_t> void_codes(Db &db, std::string_view identifier, int64_t now_ms)
 {
-    return db.execute(std::string("UPDATE email_codes SET void_ms = ?, version = version + 1 WHERE identifier = ? AND ") +
-                          std::string(kLive),
-                      {now_ms, identifier, now_ms});
+    // Many hosts may void one identifier's codes at once (a burst of wrong
+    // guesses): a deadlock between them is re-run, never a 503.
+    return with_txn(db, [&](Txn &t) {
+        return t.db().execute(
+            std::string("UPDATE email_codes SET void_ms = ?, version = version + 1 WHERE identifier = ? AND ") +
+                std::string(kLive),
+            {now_ms, identifier, now_ms});
+    });
 }
 
 Result<std::vector<OutboxMail>> lease_outbox(Db &db, std::string_view owner, int64_t now_ms, int64_t lease_ms,

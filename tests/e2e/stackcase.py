@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: MIT
 """StackCase: one real stack for every test of a class, in a temp dir of its
-own, started before the first test and stopped (and removed) after the last."""
+own, started before the first test and stopped (and removed) after the last;
+PP_E2E_KEEP=1 keeps the directory and its logs."""
+import os
+import sys
 import tempfile
 import unittest
 
@@ -39,4 +42,8 @@ class StackCase(unittest.TestCase):
             if cls.svc is not None:
                 cls.svc.stop()
         finally:
-            cls.tmp.cleanup()
+            if os.environ.get('PP_E2E_KEEP') == '1':  # for a post-mortem of the logs
+                print(f'stack kept in {cls.tmp.name}', file=sys.stderr)
+                cls.tmp._finalizer.detach()
+            else:
+                cls.tmp.cleanup()

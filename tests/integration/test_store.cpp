@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Store integration test against a REAL private mariadbd and memcached that
-// this program starts in a temp dir (unix sockets only, no TCP ports), then
-// kills and removes again: prepared statements with every Param type,
-// duplicate keys, version guards, multi-MB values, killed connections,
-// transactions, migrations, memcached semantics, and outages of both servers
-// with transparent reconnects.
+// Store integration test against a REAL private mariadbd that this program
+// starts in a temp dir (unix sockets only, no TCP ports), then kills and
+// removes again: prepared statements with every Param type, duplicate keys,
+// version guards, multi-MB values, killed connections, transactions,
+// migrations, and an outage with transparent reconnects. (memcached:
+// test_cache.cpp.)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +18,6 @@
 #include "fixture.h"
 #include "vectors.h"  // cmocka includes
 
-#include "store/cache.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/row.h"
@@ -32,7 +31,6 @@ namespace {
 pp::test::Servers &g_env = pp::test::servers();
 
 using pp::test::start_mariadbd;
-using pp::test::start_memcached;
 using pp::test::stop;
 using pp::test::connect_app;
 using pp::test::group_teardown;
@@ -41,11 +39,7 @@ int group_setup(void **)
 {
     if (!pp::test::setup_mariadb("/tmp/pp-store-XXXXXX")) return -1;
     if (!pp::test::create_app_databases({"pp_test", "pp_mig", "pp_mig2"})) return -1;
-    if (!start_memcached()) {
-        print_error("memcached did not start; see %s/mc.err\n", g_env.dir.c_str());
-        return -1;
-    }
-    print_message("private mariadbd and memcached running under %s\n", g_env.dir.c_str());
+    print_message("private mariadbd running under %s\n", g_env.dir.c_str());
     return 0;
 }
 
@@ -410,128 +404,6 @@ void migrate_failed_file(void **)
                   "missing dir -> not_found\n", bad_detail.c_str());
 }
 
-// ---- memcached ---------------------------------------------------------
-
-Cache connect_cache()
-{
-    auto c = Cache::connect(g_env.mc_sock);
-    if (!c) fail_msg("Cache::connect failed");
-    return std::move(*c);
-}
-
-void cache_server_lists(void **)
-{
-    for (const char *bad : {"", "localhost", "localhost:", "localhost:0", "localhost:65536", "localhost:12a",
-                            "a b:11211", "127.0.0.1:11211,", ",127.0.0.1:11211", "[::1]11211", "relative/path"}) {
-        auto c = Cache::connect(bad);
-        if (c.ok()) fail_msg("server list \"%s\" accepted", bad);
-        assert_errc(c, Errc::invalid_argument);
-    }
-    for (const char *good : {"127.0.0.1:11211", "localhost:11211, 10.0.0.2:11212", "[::1]:11211",
-                             "/run/memcached/memcached.sock"}) {
-        auto c = Cache::connect(good);
-        if (!c.ok()) fail_msg("server list \"%s\" rejected", good);
-    }
-    // Nothing listens on port 1: every call is unavailable, never "not found".
-    auto down = Cache::connect("127.0.0.1:1");
-    assert_true(down.ok());
-    assert_false(down->ping());
-    assert_errc(down->get("k"), Errc::unavailable);
-    assert_errc(down->add("k", "v", 10), Errc::unavailable);
-    assert_errc(down->remove("k"), Errc::unavailable);
-    print_message("cache: server-list parsing; unreachable server -> unavailable, ping false\n");
-}
-
-void cache_basic(void **)
-{
-    Cache c = connect_cache();
-    assert_true(c.ping());
-    auto a1 = c.add("replay:abc", "1", 60);
-    assert_true(a1.ok());
-    assert_true(*a1);
-    auto a2 = c.add("replay:abc", "2", 60);
-    assert_true(a2.ok());
-    assert_false(*a2);
-    auto v = c.get("replay:abc");
-    assert_true(v.ok());
-    assert_string_equal((*v)->c_str(), "1");
-
-    for (uint64_t want = 1; want <= 3; ++want) {
-        auto n = c.incr("rl:user:1", 60);
-        assert_true(n.ok());
-        assert_int_equal(*n, want);
-    }
-
-    auto missing = c.get("no-such-key");
-    assert_true(missing.ok());
-    assert_false(missing->has_value());
-
-    const std::string binary("\x00\x01\xff zero", 8);
-    assert_true(c.set("bin", binary, 60).ok());
-    auto got = c.get("bin");
-    assert_true(got.ok() && got->has_value());
-    assert_true(**got == binary);
-    assert_true(c.set("empty", "", 60).ok());
-    auto empty = c.get("empty");
-    assert_true(empty.ok() && empty->has_value());
-    assert_true((*empty)->empty());
-
-    auto rm = c.remove("bin");
-    assert_true(rm.ok());
-    assert_true(*rm);
-    auto rm2 = c.remove("bin");
-    assert_true(rm2.ok());
-    assert_false(*rm2);
-    auto after = c.get("bin");
-    assert_true(after.ok());
-    assert_false(after->has_value());
-
-    assert_errc(c.add("has space", "v", 10), Errc::invalid_argument);
-    assert_errc(c.get("tab\tkey"), Errc::invalid_argument);
-    assert_errc(c.set("nl\n", "v", 10), Errc::invalid_argument);
-    assert_errc(c.incr("", 10), Errc::invalid_argument);
-    assert_errc(c.remove(std::string(251, 'k')), Errc::invalid_argument);
-    assert_true(c.set(std::string(250, 'k'), "v", 10).ok());
-    assert_errc(c.set("ttl", "v", 31 * 24 * 3600), Errc::invalid_argument);
-    print_message("cache: add true/false, incr 1,2,3, get missing -> nullopt, binary and empty values, "
-                  "remove true/false, bad keys and ttl -> invalid_argument, 250-byte key ok\n");
-}
-
-void cache_outage(void **)
-{
-    Cache c = connect_cache();
-    assert_true(c.set("before", "x", 60).ok());
-    stop(&g_env.memcached, 10);
-
-    assert_errc(c.add("replay:down", "1", 60), Errc::unavailable);
-    assert_errc(c.get("before"), Errc::unavailable);
-    assert_errc(c.incr("rl:down", 60), Errc::unavailable);
-    assert_errc(c.set("k", "v", 60), Errc::unavailable);
-    assert_errc(c.remove("before"), Errc::unavailable);
-    assert_false(c.ping());
-
-    assert_true(start_memcached());
-    // The handle picks the server up again once its retry timeout passed.
-    bool back = false;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!back && std::chrono::steady_clock::now() < deadline) {
-        back = c.ping();
-        if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    assert_true(back);
-    auto a = c.add("replay:down", "1", 60);
-    assert_true(a.ok());
-    assert_true(*a);
-    auto n = c.incr("rl:down", 60);
-    assert_true(n.ok());
-    assert_int_equal(*n, 1);
-    auto lost = c.get("before");  // a restarted memcached is empty
-    assert_true(lost.ok());
-    assert_false(lost->has_value());
-    print_message("cache: memcached stopped -> add/get/incr/set/remove unavailable, ping false; "
-                  "restarted -> same handle works again\n");
-}
-
 void db_outage(void **)
 {
     Db db = connect_app();
@@ -569,9 +441,6 @@ int main()
         cmocka_unit_test(migrate_core),
         cmocka_unit_test(migrate_changed_file),
         cmocka_unit_test(migrate_failed_file),
-        cmocka_unit_test(cache_server_lists),
-        cmocka_unit_test(cache_basic),
-        cmocka_unit_test(cache_outage),
         cmocka_unit_test(db_outage),
     };
     return cmocka_run_group_tests_name("store", tests, group_setup, group_teardown);
