@@ -377,6 +377,9 @@ class Service:
             'KMS_API_KEY': self.token('admin'),
             'KMS_PROVISION_API_KEY': self.token('provision'),
             'CHAIN_API_URL': self.chain_url if self.chain else '',
+            # Public facts the CLI's maintenance and anchoring need.
+            **{k: v for k, v in self.common_env().items()
+               if k.startswith(('UTXO_FUNDING_', 'UTXO_CHANGE_')) or k == 'ISSUER_KEY_ID'},
             'SMTP_URL': self.smtp_url or '',
             'MAIL_DIR': self.mail_dir if self.smtp_url else '',
         }
