@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "admin/maintain.h"
 
-#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "admin/run.h"
+#include "common/clock.h"
 #include "admin/sync.h"
 #include "store/jobs.h"
 #include "store/maintenance.h"
@@ -29,12 +29,6 @@ json_t *bucket(const store::PoolBucket &b)
 }
 
 json_t *skipped(const std::string &reason) { return json_pack("{s:b,s:s}", "skipped", 1, "reason", reason.c_str()); }
-
-int64_t wall_ms()
-{
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // The chain's view of one address: how many outputs it lists, their sum.
 json_t *address_view(chain::Client &chain, const std::string &address, bool *ok)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "admin/routes.h"
 
-#include <algorithm>
 
 #include "admin/maintain.h"
 #include "admin/maintain_http.h"
@@ -17,9 +16,6 @@ using http::Request;
 using http::Response;
 
 constexpr size_t kBodyLimit = 1024 * 1024;
-// The route answers within nginx's read timeout for /v1/admin/ (90 s) even
-// when ADMIN_WAIT_SEC is larger; the CLI waits the full time.
-constexpr int64_t kRouteMaxWaitSec = 60;
 
 Response health(AppContext &ctx, const Request &, const PathParams &)
 {
@@ -61,7 +57,6 @@ Response maintain(AppContext &ctx, const Request &req, const PathParams &)
     auto s = resolve_settings(*db, ctx.cfg);
     if (!s)
         return health_error(s.error());
-    s->wait_sec = std::min(s->wait_sec, kRouteMaxWaitSec);
     auto chain = chain_client(ctx.cfg);
     auto out = run_maintain(*db, chain ? &*chain : nullptr, *s, *action, dry.value_or(false));
     if (!out)

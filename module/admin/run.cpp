@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/clock.h"
 #include "crypto/encoding.h"
 
 namespace pp::admin {
@@ -16,15 +17,9 @@ namespace {
 
 constexpr auto kPoll = std::chrono::milliseconds(100);
 
-int64_t now_ms()
-{
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
-int64_t now_sec() { return now_ms() / 1000; }
+int64_t now_sec() { return wall_sec(); }
 
 std::string holder_name()
 {
@@ -90,7 +85,7 @@ Result<void> LeaseRun::keep()
 Result<WaitOutcome> wait_signed(store::Db &db, LeaseRun &run, const std::vector<uint64_t> &job_ids,
                                 int64_t wait_sec)
 {
-    const int64_t deadline = now_ms() + wait_sec * 1000;
+    const int64_t deadline = wall_ms() + wait_sec * 1000;
     WaitOutcome out;
     for (;;) {
         out.jobs.clear();
@@ -110,7 +105,7 @@ Result<WaitOutcome> wait_signed(store::Db &db, LeaseRun &run, const std::vector<
             out.jobs.push_back(std::move(o));
         }
         out.all_signed = all;
-        if (all || now_ms() >= deadline)
+        if (all || wall_ms() >= deadline)
             return out;
         if (auto k = run.keep(); !k)
             return k.error();

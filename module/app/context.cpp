@@ -3,20 +3,16 @@
 
 #include <ctime>
 
+#include "common/clock.h"
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "log/log.h"
 
 namespace pp::app {
 
-int64_t now_sec() noexcept { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t now_sec() noexcept { return wall_sec(); }
 
-int64_t now_ms() noexcept
-{
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t now_ms() noexcept { return wall_ms(); }
 
 int64_t steady_ms() noexcept
 {

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "cli/support.h"
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "common/json.h"
 
 namespace pp::cli {
@@ -59,11 +59,7 @@ int report_failure(const char *who, const char *what, Errc e, bool json)
     return 1;
 }
 
-int64_t now_ms()
-{
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+int64_t now_ms() { return wall_ms(); }
 
 int run_subcommand(int argc, char **argv, std::initializer_list<Subcommand> subs, int (*usage)())
 {

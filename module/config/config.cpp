@@ -178,6 +178,7 @@ const std::vector<Entry> &table()
         t.push_back(integer("DUST_THRESHOLD_SATS", &Config::dust_threshold_sats, 1, 2100000000000000LL));
         t.push_back(integer("DUST_SWEEP_LIMIT", &Config::dust_sweep_limit, 2, 1000));
         t.push_back(integer("MAX_SPLIT_OUTPUTS", &Config::max_split_outputs, 1, 1000));
+        // ≤ 60: an admin route answers within nginx's 90 s read timeout for /v1/admin/.
         t.push_back(integer("ADMIN_WAIT_SEC", &Config::admin_wait_sec, 0, 60));
         t.push_back(integer("ADMIN_LEASE_SEC", &Config::admin_lease_sec, 2, 3600));
         t.push_back(secret("AUTH_OUTBOX_KEY", &Config::auth_outbox_key));

@@ -3,10 +3,10 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <chrono>
 #include <ctime>
 #include <utility>
 
+#include "common/clock.h"
 #include "common/json.h"
 #include "store/settings.h"
 #include "worker/runner.h"
@@ -19,11 +19,7 @@ constexpr int64_t kReapEveryMs = 5000;
 constexpr int64_t kDbDownMaxSleepMs = 5000;  // ceiling of the claim-loop backoff
 }  // namespace
 
-int64_t now_ms()
-{
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+int64_t now_ms() { return wall_ms(); }
 
 void sleep_ms(int64_t ms)
 {
